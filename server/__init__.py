@@ -1,0 +1,30 @@
+"""Build the OneTimeShare web service: a Flask app that stores only ciphertext in Redis.
+
+Gunicorn serves `server:create_app()`; tests call `create_app({...})` with their own settings.
+"""
+
+from flask import Flask
+
+from . import errors, security, store
+from .config import load_config
+
+
+def create_app(test_config=None):
+    """Create the app: defaults, then the environment, then `test_config`."""
+    app = Flask(__name__, static_folder="../static", static_url_path="/static")
+    app.config.update(load_config(overrides=test_config))
+    app.config.update(
+        # Bodies above one chunk are refused before being read; JSON bodies are capped lower.
+        MAX_CONTENT_LENGTH=app.config["CHUNK_SIZE"],
+        JSON_SORT_KEYS=False,
+    )
+    store.init_app(app)
+    errors.init_app(app)
+    security.init_app(app)
+
+    from . import downloads, health, uploads
+
+    app.register_blueprint(health.bp)
+    app.register_blueprint(uploads.bp)
+    app.register_blueprint(downloads.bp)
+    return app

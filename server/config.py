@@ -1,0 +1,75 @@
+"""Collect the service's settings: defaults, then the environment, then a test config.
+
+Every setting is documented in the README's configuration table. Nothing here runs at import
+time: `load_config` is called by the app factory, so tests and gunicorn workers each read the
+environment they were started with.
+"""
+
+import os
+
+KIB = 1024
+MIB = 1024 * KIB
+GIB = 1024 * MIB
+
+#: Default values, keyed by the environment variable that overrides each one.
+DEFAULTS = {
+    "REDIS_URL": "",  # empty: start (or join) the embedded redis-server under DATA_DIR
+    "DATA_DIR": "./data",
+    "EMBEDDED_REDIS_MAXMEMORY": "0",  # bytes, 0 = no limit (noeviction either way)
+    "CHUNK_SIZE": 4 * MIB,
+    "MAX_SHARE_BYTES": 2 * GIB + 64 * MIB,  # a 2 GiB file plus its RFC 8188 overhead
+    "MAX_EXPIRY_SECONDS": 7 * 24 * 3600,
+    "DEFAULT_EXPIRY_SECONDS": 24 * 3600,
+    "MAX_DOWNLOADS": 100,
+    "UPLOAD_IDLE_SECONDS": 3600,
+    "CLAIM_IDLE_SECONDS": 300,
+    "PROOF_FAILURES_MAX": 10,
+    "PROOF_FAILURE_WINDOW": 900,
+    "MAX_METADATA_CHARS": 8192,
+    "REDIS_RETRY_AFTER": 5,
+}
+
+#: Settings that must be whole numbers, with the smallest value that makes sense.
+INTEGER_MINIMUMS = {
+    "EMBEDDED_REDIS_MAXMEMORY": 0,
+    "CHUNK_SIZE": 64 * KIB,
+    "MAX_SHARE_BYTES": 1,
+    "MAX_EXPIRY_SECONDS": 60,
+    "DEFAULT_EXPIRY_SECONDS": 60,
+    "MAX_DOWNLOADS": 1,
+    "UPLOAD_IDLE_SECONDS": 10,
+    "CLAIM_IDLE_SECONDS": 1,
+    "PROOF_FAILURES_MAX": 1,
+    "PROOF_FAILURE_WINDOW": 1,
+    "MAX_METADATA_CHARS": 256,
+    "REDIS_RETRY_AFTER": 1,
+}
+
+
+class ConfigError(ValueError):
+    """Raised at start-up when a setting cannot be used, so a typo fails loudly."""
+
+
+def load_config(environ=None, overrides=None):
+    """Return the settings dict: defaults, then `environ`, then `overrides`."""
+    environ = os.environ if environ is None else environ
+    config = dict(DEFAULTS)
+    for name in DEFAULTS:
+        if name in environ:
+            config[name] = environ[name]
+    config.update(overrides or {})
+    for name, minimum in INTEGER_MINIMUMS.items():
+        config[name] = _whole_number(name, config[name], minimum)
+    if config["DEFAULT_EXPIRY_SECONDS"] > config["MAX_EXPIRY_SECONDS"]:
+        config["DEFAULT_EXPIRY_SECONDS"] = config["MAX_EXPIRY_SECONDS"]
+    return config
+
+
+def _whole_number(name, value, minimum):
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{name} must be a whole number, got {value!r}") from None
+    if number < minimum:
+        raise ConfigError(f"{name} must be at least {minimum}, got {number}")
+    return number

@@ -1,0 +1,125 @@
+"""Serve the recipient's side of the API: status, claim, and the streamed fetch.
+
+Reading the status changes nothing (a link preview may do it freely). Only the claim, with a
+proof derived from the key, counts a download; its ticket then unlocks the content, streamed
+chunk by chunk and resumable with `Range` while the claim is alive. When a claim's fetch sends
+the last byte, the store deletes the ciphertext if no other claim still needs it.
+"""
+
+import logging
+
+import redis
+from flask import Blueprint, Response, abort, current_app, jsonify, request, stream_with_context
+
+from . import store
+from .store import StoreError
+from .validation import bearer_token, iso_time, share_id
+
+bp = Blueprint("downloads", __name__, url_prefix="/api/v1")
+log = logging.getLogger(__name__)
+
+
+@bp.get("/shares/<sid>")
+def status(sid):
+    """Describe a share before anyone commits to opening it; consumes nothing."""
+    sid = share_id(sid)
+    fields = store.share_fields(sid)
+    state = fields.get("state")
+    if not fields:
+        raise StoreError("not_found")
+    if state == "uploading":
+        raise StoreError("not_ready")
+    if state != "ready":
+        raise StoreError("gone", state)
+    password = None
+    if "pw_salt" in fields:
+        password = {"salt": fields["pw_salt"], "iterations": int(fields["pw_iter"])}
+    return jsonify(
+        id=sid,
+        version=int(fields["v"]),
+        state=state,
+        size=int(fields["size"]),
+        chunk_size=int(fields["chunk_size"]),
+        chunks=int(fields["chunks"]),
+        expires_at=iso_time(fields["expires"]),
+        downloads=int(fields["downloads"]),
+        downloads_left=int(fields["left"]),
+        metadata=fields["meta"],
+        password=password,
+    )
+
+
+@bp.post("/shares/<sid>/claim")
+def claim(sid):
+    """Count one download for a claimant that proves it holds the key; losers get 410."""
+    sid = share_id(sid)
+    proof = bearer_token("auth token derived from the link's key")
+    config = current_app.config
+    won = store.claim(sid, proof, config["CLAIM_IDLE_SECONDS"], config["PROOF_FAILURES_MAX"],
+                      config["PROOF_FAILURE_WINDOW"])
+    return jsonify(
+        ticket=won.ticket,
+        size=won.size,
+        chunk_size=won.chunk_size,
+        chunks=won.chunks,
+        claim_idle_seconds=config["CLAIM_IDLE_SECONDS"],
+        claim_expires_at=iso_time(won.idle_deadline_ms),
+    )
+
+
+@bp.get("/shares/<sid>/content")
+def content(sid):
+    """Stream the ciphertext (or one byte range of it) to the holder of a live claim."""
+    sid = share_id(sid)
+    ticket = bearer_token("claim ticket")
+    idle = current_app.config["CLAIM_IDLE_SECONDS"]
+    # Check the ticket before any header is sent, so a bad one still gets a JSON 4xx.
+    size, chunk_size, _ = store.check_ticket(sid, ticket, idle)
+    start, end = _byte_range(size)
+    headers = {
+        "Content-Length": str(end - start),
+        "Accept-Ranges": "bytes",
+        "Content-Disposition": "attachment",
+    }
+    status_code = 200
+    if (start, end) != (0, size):
+        status_code = 206
+        headers["Content-Range"] = f"bytes {start}-{end - 1}/{size}"
+    body = stream_with_context(_stream(sid, ticket, idle, start, end, size, chunk_size))
+    return Response(body, status=status_code, mimetype="application/octet-stream",
+                    headers=headers, direct_passthrough=True)
+
+
+def _byte_range(size):
+    """Return the half-open byte range asked for by the Range header (all when none)."""
+    if "Range" not in request.headers:
+        return 0, size
+    ranges = request.range
+    if ranges is None or ranges.units != "bytes" or len(ranges.ranges) != 1:
+        abort(416, description="Ask for one byte range, like 'Range: bytes=1024-'.")
+    bounds = ranges.range_for_length(size)
+    if bounds is None:
+        abort(416, description=f"The range is outside the content's {size} bytes.")
+    return bounds
+
+
+def _stream(sid, ticket, idle, start, end, size, chunk_size):
+    """Yield the range chunk by chunk, then report a fetch that reached the last byte."""
+    position = start
+    index = start // chunk_size
+    try:
+        while position < end:
+            data = store.read_chunk(sid, ticket, index, idle)
+            offset = position - index * chunk_size
+            if offset or len(data) > end - position:
+                data = data[offset:offset + end - position]  # only a partial chunk is copied
+            yield data
+            position += len(data)
+            index += 1
+        if end == size:
+            store.complete_fetch(sid, ticket)
+    except (StoreError, redis.exceptions.RedisError) as error:
+        # Headers are already sent: cut the body short, so the client sees a short read and
+        # can resume with Range rather than take a truncated file for a whole one.
+        log.warning("content stream stopped early: %s", type(error).__name__)
+        return

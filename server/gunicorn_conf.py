@@ -1,0 +1,45 @@
+"""Configure gunicorn for OneTimeShare.
+
+Run as `gunicorn -c python:server.gunicorn_conf 'server:create_app()'`.
+
+Threads, not processes, carry concurrent streams: a worker thread spends most of a transfer
+waiting on a socket, and a chunk in flight is the only memory it holds. When REDIS_URL is unset,
+the master starts the embedded redis-server before forking, so every worker joins the same one,
+and stops it on exit. The Dockerfile and `onetimeshare serve` both use this file.
+"""
+
+import multiprocessing
+import os
+
+from server import embedded_redis
+from server.config import load_config
+
+bind = os.environ.get("BIND", "127.0.0.1:8000")
+workers = int(os.environ.get("WEB_CONCURRENCY", max(2, multiprocessing.cpu_count())))
+threads = int(os.environ.get("GUNICORN_THREADS", 16))
+worker_class = "gthread"
+timeout = int(os.environ.get("GUNICORN_TIMEOUT", 120))
+graceful_timeout = 30
+keepalive = 5
+# Access logs would record share ids in request paths; errors go to stderr without them.
+accesslog = None
+errorlog = "-"
+loglevel = os.environ.get("LOG_LEVEL", "info")
+
+_embedded = {}
+
+
+def on_starting(server):
+    """Start the embedded Redis in the master, before any worker exists."""
+    if os.environ.get("REDIS_URL"):
+        return
+    config = load_config()
+    url, process = embedded_redis.start(config["DATA_DIR"], config["EMBEDDED_REDIS_MAXMEMORY"])
+    os.environ["REDIS_URL"] = url
+    _embedded["process"] = process
+    server.log.info("embedded redis-server listening on %s", url)
+
+
+def on_exit(server):
+    """Stop the embedded Redis the master started (it flushes its AOF first)."""
+    embedded_redis.stop(_embedded.pop("process", None))

@@ -1,0 +1,14 @@
+-- Delete a share early on its owner's word, leaving a tombstone. ARGV: owner digest.
+local s = redis.call('HMGET', KEYS[1], 'state', 'owner')
+if not s[1] then
+  return {'not_found'}
+end
+if not ct_eq(s[2], ARGV[1]) then
+  return {'owner_forbidden'}
+end
+redis.call('UNLINK', KEYS[2], KEYS[3], KEYS[4])
+if s[1] ~= 'deleted' then
+  redis.call('HSET', KEYS[1], 'state', 'deleted', 'deleted_at', ms(now_ms()))
+  strip_to_tombstone(KEYS[1])
+end
+return {'ok'}

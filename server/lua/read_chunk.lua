@@ -1,0 +1,31 @@
+-- Return one chunk to the holder of a live claim, and keep the claim alive.
+-- ARGV: ticket digest, claim idle ms, chunk index (-1: only check the claim, return no bytes).
+local now = now_ms()
+local deadline = redis.call('ZSCORE', KEYS[3], ARGV[1])
+if not deadline or tonumber(deadline) < now then
+  return {'ticket_invalid'}
+end
+local s = redis.call('HMGET', KEYS[1], 'state', 'expires', 'size', 'chunk_size', 'chunks')
+if not s[1] then
+  return {'ticket_invalid'}
+end
+if s[1] == 'deleted' then
+  return {'gone', 'deleted'}
+end
+local expires = tonumber(s[2])
+redis.call('ZADD', KEYS[3], 'XX', ms(math.min(expires, now + tonumber(ARGV[2]))), ARGV[1])
+if s[1] == 'consumed' then
+  extend_data_to_claims(KEYS[2], KEYS[3], expires)
+end
+local chunk = ''
+if ARGV[3] == '-1' then
+  if redis.call('EXISTS', KEYS[2]) == 0 then
+    chunk = false
+  end
+else
+  chunk = redis.call('HGET', KEYS[2], ARGV[3])
+end
+if not chunk then
+  return {'gone', 'purged'}
+end
+return {'ok', s[3], s[4], s[5], chunk}

@@ -1,0 +1,133 @@
+"""Serve the sender's side of the API: create, upload chunks, finalize, watch, delete.
+
+Everything here that changes a share needs the owner token handed out at creation, sent as a
+bearer token. Chunk bodies are read with a known length and stored as they are: the server
+never looks inside the ciphertext.
+"""
+
+from flask import Blueprint, abort, current_app, jsonify, request
+
+from . import store
+from .validation import bearer_token, create_request, iso_time, json_object, share_id
+
+bp = Blueprint("uploads", __name__, url_prefix="/api/v1")
+
+OWNER_TOKEN = "owner token"
+
+
+@bp.get("/config")
+def service_limits():
+    """Tell clients the limits they must respect before they encrypt anything."""
+    config = current_app.config
+    return jsonify(
+        protocol_versions=[1],
+        chunk_size=config["CHUNK_SIZE"],
+        max_share_bytes=config["MAX_SHARE_BYTES"],
+        max_expiry_seconds=config["MAX_EXPIRY_SECONDS"],
+        default_expiry_seconds=config["DEFAULT_EXPIRY_SECONDS"],
+        max_downloads=config["MAX_DOWNLOADS"],
+        max_metadata_chars=config["MAX_METADATA_CHARS"],
+    )
+
+
+@bp.post("/shares")
+def create():
+    """Create a share in state "uploading" and hand its owner the token to fill it."""
+    config = current_app.config
+    wanted = create_request(json_object(), config)
+    chunk_size = config["CHUNK_SIZE"]
+    chunks = -(-wanted["size"] // chunk_size)
+    fields = {
+        "v": wanted["version"],
+        "size": wanted["size"],
+        "chunk_size": chunk_size,
+        "chunks": chunks,
+        "downloads": wanted["downloads"],
+        "left": wanted["downloads"],
+        "verifier": store.digest_verifier(wanted["verifier"]),
+        "meta": wanted["metadata"],
+    }
+    if wanted["password"]:
+        fields["pw_salt"] = wanted["password"]["salt"]
+        fields["pw_iter"] = wanted["password"]["iterations"]
+    new_id, owner_token, expires = store.create_share(
+        fields, wanted["expires_in"], config["UPLOAD_IDLE_SECONDS"]
+    )
+    body = {
+        "id": new_id,
+        "owner_token": owner_token,
+        "chunk_size": chunk_size,
+        "chunks": chunks,
+        "expires_at": iso_time(expires),
+        "upload_idle_seconds": config["UPLOAD_IDLE_SECONDS"],
+    }
+    return jsonify(body), 201
+
+
+@bp.put("/shares/<sid>/chunks/<int:index>")
+def put_chunk(sid, index):
+    """Store one chunk; sending the same chunk again is harmless, so uploads resume."""
+    sid = share_id(sid)
+    owner_token = bearer_token(OWNER_TOKEN)
+    length = request.content_length
+    if length is None:
+        abort(411, description="Send each chunk with a Content-Length header.")
+    if length > current_app.config["CHUNK_SIZE"]:
+        abort(413, description=f"A chunk may hold at most {current_app.config['CHUNK_SIZE']} "
+                               "bytes.")
+    data = _read_exactly(length)
+    idle = current_app.config["UPLOAD_IDLE_SECONDS"]
+    stored = store.put_chunk(sid, owner_token, index, data, idle)
+    return jsonify(index=index, stored_chunks=stored)
+
+
+@bp.post("/shares/<sid>/finalize")
+def finalize(sid):
+    """Open the share to claimants once every chunk is stored at its exact length."""
+    sid = share_id(sid)
+    store.finalize(sid, bearer_token(OWNER_TOKEN))
+    return jsonify(id=sid, state="ready")
+
+
+@bp.get("/shares/<sid>/owner")
+def owner_view(sid):
+    """Show the sender whether and when the share was opened, and which chunks are stored."""
+    sid = share_id(sid)
+    fields, received = store.owner_fields(sid, bearer_token(OWNER_TOKEN))
+    body = {
+        "id": sid,
+        "state": fields["state"],
+        "size": int(fields["size"]),
+        "chunk_size": int(fields["chunk_size"]),
+        "chunks": int(fields["chunks"]),
+        "downloads": int(fields["downloads"]),
+        "downloads_left": int(fields["left"]),
+        "claims": int(fields.get("claims", 0)),
+        "completed_downloads": int(fields.get("completed", 0)),
+    }
+    for name, field in (
+        ("created_at", "created"), ("expires_at", "expires"), ("ready_at", "ready_at"),
+        ("first_claim_at", "first_claim"), ("last_claim_at", "last_claim"),
+        ("last_complete_at", "last_complete"), ("consumed_at", "consumed_at"),
+        ("deleted_at", "deleted_at"),
+    ):
+        body[name] = iso_time(fields.get(field))
+    if fields["state"] == "uploading":
+        body["received_chunks"] = received
+    return jsonify(body)
+
+
+@bp.delete("/shares/<sid>")
+def delete(sid):
+    """Delete the content now; the link then answers 410 until the original expiry."""
+    sid = share_id(sid)
+    store.delete_share(sid, bearer_token(OWNER_TOKEN))
+    return "", 204
+
+
+def _read_exactly(length):
+    """Read a request body of `length` bytes, answering 400 if the client sends less."""
+    data = request.stream.read(length)
+    if len(data) != length:
+        abort(400, description=f"The body ended after {len(data)} of {length} bytes.")
+    return data
