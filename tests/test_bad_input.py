@@ -1,0 +1,199 @@
+"""Send every kind of bad input and check each gets a JSON 4xx and harms no other share."""
+
+import io
+import time
+
+import pytest
+
+from server import create_app
+from tests.sharing import Sharing, b64u, bearer
+
+GOOD_VERIFIER = b64u(b"v" * 32)
+GOOD_METADATA = b64u(b"m" * 64)
+
+
+def create_body(**changes):
+    body = {"version": 1, "size": 5000, "expires_in": 600, "downloads": 1,
+            "verifier": GOOD_VERIFIER, "metadata": GOOD_METADATA, "password": None}
+    body.update(changes)
+    return {key: value for key, value in body.items() if value != "<drop>"}
+
+
+@pytest.fixture
+def bystander(sharing):
+    """A healthy share that every bad request must leave intact."""
+    share = sharing.ready(size=150_000, downloads=2)
+    yield share
+    assert sharing.status(share.id).get_json()["downloads_left"] == 2
+    assert sharing.download(share) == share.ciphertext
+
+
+def assert_json_error(response, status):
+    assert response.status_code == status, response.get_data()[:300]
+    body = response.get_json()
+    assert set(body) >= {"error", "message"} and body["message"]
+    assert "Traceback" not in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("changes, status", [
+    ({"size": "<drop>"}, 400),
+    ({"size": 0}, 400),
+    ({"size": 37}, 400),
+    ({"size": -5}, 400),
+    ({"size": 8 * 1024 * 1024 + 1}, 400),
+    ({"size": 5000.5}, 400),
+    ({"size": "5000"}, 400),
+    ({"size": True}, 400),
+    ({"expires_in": 59}, 400),
+    ({"expires_in": 8 * 24 * 3600}, 400),
+    ({"downloads": 0}, 400),
+    ({"downloads": 11}, 400),
+    ({"downloads": None}, 400),
+    ({"verifier": "<drop>"}, 400),
+    ({"verifier": "short"}, 400),
+    ({"verifier": "+" * 43}, 400),
+    ({"metadata": "<drop>"}, 400),
+    ({"metadata": ""}, 400),
+    ({"metadata": "a" * 8193}, 400),
+    ({"metadata": "not base64!" * 5}, 400),
+    ({"metadata": {"name": "secret.pdf"}}, 400),
+    ({"password": {"salt": b64u(b"s" * 16), "iterations": 1000}}, 400),
+    ({"password": {"salt": "short", "iterations": 600_000}}, 400),
+    ({"password": {"salt": b64u(b"s" * 16)}}, 400),
+    ({"password": "hunter2"}, 400),
+    ({"version": 2}, 400),
+    ({"name": "secret.pdf"}, 400),
+])
+def test_bad_create_bodies_are_refused(client, bystander, changes, status):
+    assert_json_error(client.post("/api/v1/shares", json=create_body(**changes)), status)
+
+
+@pytest.mark.parametrize("data, content_type, status", [
+    (b"{not json", "application/json", 400),
+    (b"[1, 2]", "application/json", 400),
+    (b"null", "application/json", 400),
+    (b'{"size": 5000}', "text/plain", 415),
+    (b"\xff\xfe\x00", "application/json", 400),
+    (b" " * 70_000, "application/json", 413),
+])
+def test_garbage_bodies_are_refused(client, bystander, data, content_type, status):
+    response = client.post("/api/v1/shares", data=data, headers={"Content-Type": content_type})
+    assert_json_error(response, status)
+
+
+@pytest.mark.parametrize("share_id", [
+    "x", "A" * 21, "A" * 23, "AAAAAAAAAAAAAAAAAAAAA!", "..%2F..%2Fetc", "ots:{x}:share",
+])
+@pytest.mark.parametrize("method, suffix", [
+    ("get", ""), ("post", "/claim"), ("get", "/content"), ("get", "/owner"), ("delete", ""),
+    ("post", "/finalize"), ("put", "/chunks/0"),
+])
+def test_malformed_ids_are_404(client, bystander, share_id, method, suffix):
+    response = getattr(client, method)(f"/api/v1/shares/{share_id}{suffix}",
+                                       headers=bearer(b64u(b"t" * 32)))
+    assert_json_error(response, 404)
+
+
+@pytest.mark.parametrize("header, status", [
+    (None, 401),
+    ("Basic dXNlcjpwYXNz", 401),
+    ("Bearer ", 401),
+    ("Bearer not-a-token", 400),
+    ("Bearer " + "A" * 44, 400),
+    ("Bearer " + "=" * 43, 400),
+])
+@pytest.mark.parametrize("method, suffix", [
+    ("post", "/claim"), ("get", "/content"), ("get", "/owner"), ("delete", ""),
+    ("post", "/finalize"), ("put", "/chunks/0"),
+])
+def test_bad_tokens_are_refused(client, bystander, header, status, method, suffix):
+    headers = {"Authorization": header} if header else {}
+    response = getattr(client, method)(f"/api/v1/shares/{bystander.id}{suffix}", headers=headers)
+    assert_json_error(response, status)
+
+
+@pytest.mark.parametrize("suffix, method", [
+    ("/owner", "get"), ("", "delete"), ("/finalize", "post"), ("/chunks/0", "put"),
+])
+def test_someone_elses_owner_token_is_403(client, bystander, suffix, method):
+    response = getattr(client, method)(f"/api/v1/shares/{bystander.id}{suffix}",
+                                       headers=bearer(b64u(b"o" * 32)), data=b"x" * 10)
+    assert_json_error(response, 403)
+
+
+def test_a_ticket_for_another_share_is_refused(sharing, bystander):
+    other = sharing.ready(size=1000)
+    ticket = sharing.claim(other).get_json()["ticket"]
+    assert_json_error(sharing.fetch(bystander.id, ticket), 403)
+
+
+def test_a_made_up_ticket_is_refused(sharing, bystander):
+    assert_json_error(sharing.fetch(bystander.id, b64u(b"t" * 32)), 403)
+
+
+@pytest.mark.parametrize("index, size, status", [
+    (3, 1000, 400),          # past the last chunk (3 chunks of 64 KiB for 150,000 bytes)
+    (99999999999, 1000, 400),
+    (0, 1000, 400),          # first chunk must be a full 65,536 bytes
+    (2, 65536, 400),         # last chunk must be exactly 18,928 bytes
+    (0, 65537, 413),         # above the chunk size
+])
+def test_chunks_of_the_wrong_shape_are_refused(sharing, bystander, index, size, status):
+    share = sharing.create(size=150_000)
+    assert_json_error(sharing.put_chunk(share, index, data=b"x" * size), status)
+    assert sharing.owner(share).get_json()["received_chunks"] == []
+
+
+def test_negative_chunk_index_is_404(sharing, bystander):
+    share = sharing.create(size=1000)
+    response = sharing.client.put(f"/api/v1/shares/{share.id}/chunks/-1", data=b"x",
+                                  headers=bearer(share.owner_token))
+    assert_json_error(response, 404)
+
+
+def test_chunk_without_length_is_411(sharing, bystander):
+    share = sharing.create(size=1000)
+
+    response = sharing.client.put(f"/api/v1/shares/{share.id}/chunks/0",
+                                  input_stream=io.BytesIO(b"x" * 1000),
+                                  headers={**bearer(share.owner_token),
+                                           "Transfer-Encoding": "chunked"})
+    assert_json_error(response, 411)
+
+
+def test_finalize_with_missing_chunks_is_409(sharing, bystander):
+    share = sharing.create(size=150_000)
+    sharing.put_chunk(share, 1)
+    response = sharing.finalize(share)
+    assert_json_error(response, 409)
+    assert response.get_json()["missing"] == [0, 2]
+
+
+@pytest.mark.parametrize("byte_range", [
+    "bytes=200000-", "bytes=5-1", "bytes=0-1,5-9", "items=0-5", "bytes=abc",
+])
+def test_unsatisfiable_ranges_are_416(sharing, bystander, byte_range):
+    share = sharing.ready(size=150_000, downloads=2)
+    ticket = sharing.claim(share).get_json()["ticket"]
+    assert_json_error(sharing.fetch(share.id, ticket, byte_range), 416)
+
+
+def test_expired_claim_ticket_is_refused(app_config, redis_client):
+    app_config["CLAIM_IDLE_SECONDS"] = 1
+    sharing = Sharing(create_app(app_config).test_client())
+    share = sharing.ready(size=1000, downloads=2)
+    ticket = sharing.claim(share).get_json()["ticket"]
+    time.sleep(1.2)
+    assert_json_error(sharing.fetch(share.id, ticket), 403)
+    assert sharing.download(share) == share.ciphertext, "the other download is untouched"
+
+
+@pytest.mark.parametrize("method, path", [
+    ("patch", "/api/v1/shares"), ("get", "/api/v1/shares"), ("put", "/api/v1/config"),
+    ("get", "/api/v1/nope"), ("post", "/healthz"),
+])
+def test_unknown_routes_and_methods_get_json(client, method, path):
+    response = getattr(client, method)(path)
+    assert response.status_code in (404, 405)
+    if path.startswith("/api/"):
+        assert response.get_json()["error"] in ("Not Found", "Method Not Allowed")
