@@ -18,6 +18,7 @@ DEFAULTS = {
     "EMBEDDED_REDIS_MAXMEMORY": "0",  # bytes, 0 = no limit (noeviction either way)
     "CHUNK_SIZE": 4 * MIB,
     "MAX_SHARE_BYTES": 2 * GIB + 64 * MIB,  # a 2 GiB file plus its RFC 8188 overhead
+    "MIN_EXPIRY_SECONDS": 60,
     "MAX_EXPIRY_SECONDS": 7 * 24 * 3600,
     "DEFAULT_EXPIRY_SECONDS": 24 * 3600,
     "MAX_DOWNLOADS": 100,
@@ -34,10 +35,11 @@ INTEGER_MINIMUMS = {
     "EMBEDDED_REDIS_MAXMEMORY": 0,
     "CHUNK_SIZE": 64 * KIB,
     "MAX_SHARE_BYTES": 1,
-    "MAX_EXPIRY_SECONDS": 60,
-    "DEFAULT_EXPIRY_SECONDS": 60,
+    "MIN_EXPIRY_SECONDS": 1,
+    "MAX_EXPIRY_SECONDS": 1,
+    "DEFAULT_EXPIRY_SECONDS": 1,
     "MAX_DOWNLOADS": 1,
-    "UPLOAD_IDLE_SECONDS": 10,
+    "UPLOAD_IDLE_SECONDS": 1,
     "CLAIM_IDLE_SECONDS": 1,
     "PROOF_FAILURES_MAX": 1,
     "PROOF_FAILURE_WINDOW": 1,
@@ -60,8 +62,12 @@ def load_config(environ=None, overrides=None):
     config.update(overrides or {})
     for name, minimum in INTEGER_MINIMUMS.items():
         config[name] = _whole_number(name, config[name], minimum)
-    if config["DEFAULT_EXPIRY_SECONDS"] > config["MAX_EXPIRY_SECONDS"]:
-        config["DEFAULT_EXPIRY_SECONDS"] = config["MAX_EXPIRY_SECONDS"]
+    if not config["MIN_EXPIRY_SECONDS"] <= config["MAX_EXPIRY_SECONDS"]:
+        raise ConfigError("MIN_EXPIRY_SECONDS must not exceed MAX_EXPIRY_SECONDS")
+    config["DEFAULT_EXPIRY_SECONDS"] = min(
+        max(config["DEFAULT_EXPIRY_SECONDS"], config["MIN_EXPIRY_SECONDS"]),
+        config["MAX_EXPIRY_SECONDS"],
+    )
     return config
 
 

@@ -23,6 +23,7 @@ def service_limits():
         protocol_versions=[1],
         chunk_size=config["CHUNK_SIZE"],
         max_share_bytes=config["MAX_SHARE_BYTES"],
+        min_expiry_seconds=config["MIN_EXPIRY_SECONDS"],
         max_expiry_seconds=config["MAX_EXPIRY_SECONDS"],
         default_expiry_seconds=config["DEFAULT_EXPIRY_SECONDS"],
         max_downloads=config["MAX_DOWNLOADS"],

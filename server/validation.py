@@ -64,7 +64,8 @@ def create_request(body, config):
         abort(400, description=f"Unsupported protocol version; this server speaks "
                                f"{list(PROTOCOL_VERSIONS)}.")
     size = _int_field(body, "size", None, MIN_CIPHERTEXT_BYTES, config["MAX_SHARE_BYTES"])
-    expires_in = _int_field(body, "expires_in", config["DEFAULT_EXPIRY_SECONDS"], 60,
+    expires_in = _int_field(body, "expires_in", config["DEFAULT_EXPIRY_SECONDS"],
+                            config["MIN_EXPIRY_SECONDS"],
                             config["MAX_EXPIRY_SECONDS"])
     downloads = _int_field(body, "downloads", 1, 1, config["MAX_DOWNLOADS"])
     verifier = body.get("verifier")

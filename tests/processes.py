@@ -106,11 +106,15 @@ class GunicornProcess:
             **self.extra_env,
         }
         log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-c", "python:server.gunicorn_conf",
-             "server:create_app()"],
-            cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
-        )
+        try:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "gunicorn", "-c", "python:server.gunicorn_conf",
+                 "server:create_app()"],
+                cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+            )
+        finally:
+            if self.log_path:
+                log.close()  # the child holds its own copy of the descriptor
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

@@ -1,0 +1,175 @@
+"""Hold the headline promise under real concurrency: exactly N releases, whatever the race.
+
+A real gunicorn with four worker processes serves the app against the session's redis-server;
+200 threads fire their claims at the same instant (a barrier releases them together), round
+after round.
+"""
+
+import hashlib
+import http.client
+import json
+import os
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from urllib.parse import urlsplit
+
+import pytest
+
+from tests.processes import GunicornProcess
+from tests.sharing import b64u
+
+CLAIMANTS = 200
+ROUNDS = 20
+WORKERS = 4
+WRONG_PROOF_WINDOW = 2
+
+
+@pytest.fixture(scope="module")
+def service(redis_server, tmp_path_factory):
+    log = tmp_path_factory.mktemp("gunicorn") / "gunicorn.log"
+    env = {"CHUNK_SIZE": str(64 * 1024), "PROOF_FAILURES_MAX": "10",
+           "PROOF_FAILURE_WINDOW": str(WRONG_PROOF_WINDOW), "MAX_DOWNLOADS": "10"}
+    server = GunicornProcess(redis_server.url, workers=WORKERS, threads=16, env=env,
+                             log_path=log).start()
+    yield server
+    server.stop()
+    assert b"Traceback" not in log.read_bytes()
+
+
+@pytest.fixture(scope="module")
+def pool():
+    with ThreadPoolExecutor(max_workers=CLAIMANTS) as executor:
+        yield executor
+
+
+def request(base_url, method, path, body=None, token=None, headers=None):
+    """Send one request on a fresh connection; return (status, body bytes)."""
+    address = urlsplit(base_url)
+    connection = http.client.HTTPConnection(address.hostname, address.port, timeout=60)
+    try:
+        all_headers = dict(headers or {})
+        if token:
+            all_headers["Authorization"] = f"Bearer {token}"
+        if isinstance(body, dict):
+            body = json.dumps(body).encode()
+            all_headers["Content-Type"] = "application/json"
+        connection.request(method, path, body=body, headers=all_headers)
+        response = connection.getresponse()
+        return response.status, response.read()
+    finally:
+        connection.close()
+
+
+def make_share(base_url, ciphertext, downloads):
+    auth = os.urandom(32)
+    verifier = b64u(hashlib.sha256(auth).digest())
+    body = {"size": len(ciphertext), "downloads": downloads, "expires_in": 600,
+            "verifier": verifier, "metadata": b64u(os.urandom(64))}
+    status, raw = request(base_url, "POST", "/api/v1/shares", body)
+    assert status == 201, raw
+    created = json.loads(raw)
+    chunk = created["chunk_size"]
+    for index in range(created["chunks"]):
+        status, raw = request(base_url, "PUT", f"/api/v1/shares/{created['id']}/chunks/{index}",
+                              ciphertext[index * chunk:(index + 1) * chunk],
+                              token=created["owner_token"])
+        assert status == 200, raw
+    status, raw = request(base_url, "POST", f"/api/v1/shares/{created['id']}/finalize",
+                          token=created["owner_token"])
+    assert status == 200, raw
+    return created["id"], b64u(auth)
+
+
+def storm(pool, base_url, share_id, tokens):
+    """Fire one claim per token, all released at the same instant; return the answers."""
+    barrier = threading.Barrier(len(tokens))
+
+    def claim(token):
+        barrier.wait(timeout=60)
+        return request(base_url, "POST", f"/api/v1/shares/{share_id}/claim", token=token)
+
+    return list(pool.map(claim, tokens))
+
+
+def deleted_soon(redis_client, key, seconds=5.0):
+    """Wait for `key` to go: the server deletes right after its last byte is written,
+    which can be a moment after the client has read that byte."""
+    deadline = time.monotonic() + seconds
+    while redis_client.exists(key):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True
+
+
+def status_counts(answers):
+    counts = {}
+    for status, _ in answers:
+        counts[status] = counts.get(status, 0) + 1
+    return counts
+
+
+def test_service_runs_several_worker_processes(service):
+    deadline = time.monotonic() + 10
+    while len(service.worker_pids()) < WORKERS and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert len(service.worker_pids()) == WORKERS
+
+
+@pytest.mark.parametrize("downloads", [1, 3])
+def test_concurrent_claims_release_exactly_n(service, pool, redis_client, downloads):
+    ciphertext = os.urandom(150_000)
+    for round_number in range(ROUNDS):
+        share_id, auth = make_share(service.url, ciphertext, downloads)
+        answers = storm(pool, service.url, share_id, [auth] * CLAIMANTS)
+        counts = status_counts(answers)
+        assert counts == {200: downloads, 410: CLAIMANTS - downloads}, (round_number, counts)
+        tickets = {json.loads(body)["ticket"] for status, body in answers if status == 200}
+        assert len(tickets) == downloads
+        for ticket in tickets:
+            status, body = request(service.url, "GET", f"/api/v1/shares/{share_id}/content",
+                                   token=ticket)
+            assert status == 200 and body == ciphertext
+        assert deleted_soon(redis_client, f"ots:{{{share_id}}}:data")
+        status, _ = request(service.url, "GET", f"/api/v1/shares/{share_id}")
+        assert status == 410
+
+
+def test_wrong_proof_storm_never_consumes_a_download(service, pool):
+    ciphertext = os.urandom(1000)
+    share_id, auth = make_share(service.url, ciphertext, 2)
+    wrong = [b64u(os.urandom(32)) for _ in range(CLAIMANTS)]
+    counts = status_counts(storm(pool, service.url, share_id, wrong))
+    assert counts == {403: 10, 429: CLAIMANTS - 10}, counts
+    status, body = request(service.url, "GET", f"/api/v1/shares/{share_id}")
+    assert status == 200 and json.loads(body)["downloads_left"] == 2
+    time.sleep(WRONG_PROOF_WINDOW + 0.2)
+    status, body = request(service.url, "POST", f"/api/v1/shares/{share_id}/claim", token=auth)
+    assert status == 200, body
+
+
+def test_one_right_proof_in_a_wrong_proof_storm(service, pool):
+    for _ in range(5):
+        share_id, auth = make_share(service.url, os.urandom(1000), 1)
+        tokens = [b64u(os.urandom(32)) for _ in range(CLAIMANTS - 1)] + [auth]
+        answers = storm(pool, service.url, share_id, tokens)
+        right = answers[-1][0]
+        assert right in (200, 429)
+        status, body = request(service.url, "GET", f"/api/v1/shares/{share_id}")
+        if right == 200:
+            assert status == 410
+        else:
+            assert status == 200 and json.loads(body)["downloads_left"] == 1
+        wrong = status_counts(answers[:-1])
+        # Once the right proof won, later wrong ones meet a consumed share: 410.
+        assert wrong.get(403, 0) <= 10 and set(wrong) <= {403, 410, 429}
+
+
+def test_proofs_are_bound_to_their_share(service):
+    share_a, auth_a = make_share(service.url, os.urandom(100), 1)
+    share_b, _ = make_share(service.url, os.urandom(100), 1)
+    status, _ = request(service.url, "POST", f"/api/v1/shares/{share_b}/claim", token=auth_a)
+    assert status == 403
+    status, _ = request(service.url, "POST", f"/api/v1/shares/{share_a}/claim", token=auth_a)
+    assert status == 200
