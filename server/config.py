@@ -28,6 +28,7 @@ DEFAULTS = {
     "PROOF_FAILURE_WINDOW": 900,
     "MAX_METADATA_CHARS": 8192,
     "REDIS_RETRY_AFTER": 5,
+    "STORAGE_RESERVE_BYTES": 16 * MIB,
 }
 
 #: Settings that must be whole numbers, with the smallest value that makes sense.
@@ -45,6 +46,7 @@ INTEGER_MINIMUMS = {
     "PROOF_FAILURE_WINDOW": 1,
     "MAX_METADATA_CHARS": 256,
     "REDIS_RETRY_AFTER": 1,
+    "STORAGE_RESERVE_BYTES": 0,
 }
 
 

@@ -31,6 +31,7 @@ REFUSALS = {
     "bad_index": (400, "The chunk index is out of range for this share."),
     "bad_length": (400, "The chunk does not have the length this share expects."),
     "incomplete": (409, "The upload is incomplete: some chunks are missing."),
+    "storage_full": (507, "The server is out of storage space. Try again later."),
 }
 
 
@@ -49,6 +50,7 @@ def init_app(app):
     app.register_error_handler(redis.exceptions.ConnectionError, _redis_unavailable)
     app.register_error_handler(redis.exceptions.TimeoutError, _redis_unavailable)
     app.register_error_handler(redis.exceptions.BusyLoadingError, _redis_unavailable)
+    app.register_error_handler(redis.exceptions.OutOfMemoryError, _redis_full)
     app.register_error_handler(redis.exceptions.ResponseError, _redis_refused)
     app.register_error_handler(Exception, _unexpected)
 
@@ -99,11 +101,15 @@ def _redis_unavailable(error):
     return _render(503, "The storage is unavailable. Try again shortly.", {"Retry-After": retry})
 
 
+def _redis_full(error):
+    # noeviction: Redis refuses the write instead of evicting someone else's share.
+    log.warning("redis is out of memory; refusing a write")
+    return _render(*REFUSALS["storage_full"])
+
+
 def _redis_refused(error):
-    if str(error).startswith("OOM"):
-        # noeviction: Redis refuses the write instead of evicting someone else's share.
-        log.warning("redis is out of memory; refusing a write")
-        return _render(507, "The server is out of storage space. Try again later.")
+    if str(error).startswith("OOM"):  # an OOM error raised from inside a Lua script
+        return _redis_full(error)
     return _unexpected(error)
 
 

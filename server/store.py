@@ -106,6 +106,19 @@ def ping():
     return bool(_client().ping())
 
 
+def ensure_room(nbytes, reserve):
+    """Refuse (StoreError "storage_full") a write of `nbytes` that would eat into the reserve.
+
+    Redis with noeviction refuses *every* write once it is over maxmemory, claims included.
+    Keeping `reserve` bytes free for the small writes of claims and completions means a full
+    server still hands out, and then deletes, the shares it already holds.
+    """
+    memory = _client().info("memory")
+    limit = int(memory.get("maxmemory", 0))
+    if limit and int(memory["used_memory"]) + nbytes + reserve > limit:
+        raise StoreError("storage_full")
+
+
 def create_share(fields, expires_in, upload_idle):
     """Store a new share in state "uploading"; return (id, owner token, expiry in ms)."""
     owner_token = new_token()

@@ -51,6 +51,7 @@ def create():
     if wanted["password"]:
         fields["pw_salt"] = wanted["password"]["salt"]
         fields["pw_iter"] = wanted["password"]["iterations"]
+    store.ensure_room(wanted["size"], config["STORAGE_RESERVE_BYTES"])
     new_id, owner_token, expires = store.create_share(
         fields, wanted["expires_in"], config["UPLOAD_IDLE_SECONDS"]
     )
@@ -77,6 +78,7 @@ def put_chunk(sid, index):
         abort(413, description=f"A chunk may hold at most {current_app.config['CHUNK_SIZE']} "
                                "bytes.")
     data = _read_exactly(length)
+    store.ensure_room(length, current_app.config["STORAGE_RESERVE_BYTES"])
     idle = current_app.config["UPLOAD_IDLE_SECONDS"]
     stored = store.put_chunk(sid, owner_token, index, data, idle)
     return jsonify(index=index, stored_chunks=stored)

@@ -1,0 +1,74 @@
+"""Fail cleanly: Redis down is 503 and recovers by itself; Redis full is 507 and evicts nothing."""
+
+import pytest
+import redis
+
+from server import create_app, store
+from tests.processes import RedisProcess
+from tests.sharing import Sharing
+
+
+@pytest.fixture
+def lone_redis(tmp_path):
+    """A private redis-server this test may stop, start and fill."""
+    server = RedisProcess(tmp_path / "redis")
+    yield server
+    server.stop()
+
+
+def test_redis_down_is_503_and_recovers_without_restart(lone_redis, app_config):
+    app_config["REDIS_URL"] = lone_redis.url  # nothing listens there yet
+    app = create_app(app_config)
+    client = app.test_client()
+    sharing = Sharing(client)
+    ready = client.get("/readyz")
+    assert ready.status_code == 503 and ready.get_json()["status"] == "unavailable"
+    created = client.post("/api/v1/shares", json={
+        "size": 100, "verifier": "A" * 43, "metadata": "A" * 64})
+    assert created.status_code == 503 and created.get_json()["error"] == "Service Unavailable"
+    assert ready.headers["Retry-After"] == created.headers["Retry-After"] == "5"
+    assert client.get("/healthz").status_code == 200
+
+    lone_redis.start()
+    share = sharing.ready(size=100_000)
+    assert client.get("/readyz").status_code == 200
+    lone_redis.stop()
+    status = sharing.status(share.id)
+    assert status.status_code == 503 and status.get_json()["error"] == "Service Unavailable"
+    assert "Traceback" not in status.get_data(as_text=True)
+
+
+def test_redis_full_is_507_and_other_shares_survive(lone_redis, app_config):
+    lone_redis.start()
+    app_config.update(REDIS_URL=lone_redis.url, STORAGE_RESERVE_BYTES=256 * 1024)
+    sharing = Sharing(create_app(app_config).test_client())
+    first = sharing.ready(size=1_000_000, downloads=2)
+    admin = redis.Redis.from_url(lone_redis.url)
+    admin.config_set("maxmemory", admin.info("memory")["used_memory"] + 4_500_000)
+    admin.close()
+    too_big = sharing.create(size=8 * 1024 * 1024, expect=507)
+    assert too_big["message"] == "The server is out of storage space. Try again later."
+    # Both fit when created; uploading both does not.
+    second = sharing.create(size=3 * 1024 * 1024)
+    third = sharing.create(size=3 * 1024 * 1024)
+    sharing.upload(second)
+    codes = [sharing.put_chunk(third, index).status_code for index in range(len(third.chunks))]
+    assert 507 in codes and set(codes) == {200, 507}
+    assert sharing.put_chunk(third, codes.index(507)).status_code == 507
+    assert sharing.download(second) == second.ciphertext
+    assert sharing.download(first) == first.ciphertext
+    assert sharing.download(first) == first.ciphertext
+
+
+def test_redis_refusing_a_write_itself_is_507_not_500(lone_redis, app_config, monkeypatch):
+    # Concurrent uploads can slip past the reserve check; Redis's own OOM refusal is the backstop.
+    monkeypatch.setattr(store, "ensure_room", lambda nbytes, reserve: None)
+    lone_redis.start()
+    app_config.update(REDIS_URL=lone_redis.url)
+    sharing = Sharing(create_app(app_config).test_client())
+    share = sharing.create(size=3 * 1024 * 1024)
+    admin = redis.Redis.from_url(lone_redis.url)
+    admin.config_set("maxmemory", admin.info("memory")["used_memory"] + 1_000_000)
+    admin.close()
+    codes = {sharing.put_chunk(share, index).status_code for index in range(len(share.chunks))}
+    assert codes == {200, 507}
