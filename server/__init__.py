@@ -22,9 +22,14 @@ def create_app(test_config=None):
     errors.init_app(app)
     security.init_app(app)
 
-    from . import downloads, health, uploads
+    # Imported here, not at the top: gunicorn's master imports this package with its config,
+    # and prometheus_client must not load there before PROMETHEUS_MULTIPROC_DIR is set.
+    from . import access_log, downloads, health, metrics, uploads
+
+    access_log.init_app(app)
 
     app.register_blueprint(health.bp)
     app.register_blueprint(uploads.bp)
     app.register_blueprint(downloads.bp)
+    app.register_blueprint(metrics.bp)
     return app

@@ -29,13 +29,14 @@ DEFAULTS = {
     "MAX_METADATA_CHARS": 8192,
     "REDIS_RETRY_AFTER": 5,
     "STORAGE_RESERVE_BYTES": 16 * MIB,
+    "ACCESS_LOG": 1,
 }
 
 #: Settings that must be whole numbers, with the smallest value that makes sense.
 INTEGER_MINIMUMS = {
     "EMBEDDED_REDIS_MAXMEMORY": 0,
     "CHUNK_SIZE": 64 * KIB,
-    "MAX_SHARE_BYTES": 1,
+    "MAX_SHARE_BYTES": 38,  # an RFC 8188 header and one empty record
     "MIN_EXPIRY_SECONDS": 1,
     "MAX_EXPIRY_SECONDS": 1,
     "DEFAULT_EXPIRY_SECONDS": 1,
@@ -47,6 +48,7 @@ INTEGER_MINIMUMS = {
     "MAX_METADATA_CHARS": 256,
     "REDIS_RETRY_AFTER": 1,
     "STORAGE_RESERVE_BYTES": 0,
+    "ACCESS_LOG": 0,
 }
 
 

@@ -9,9 +9,10 @@ the last byte, the store deletes the ciphertext if no other claim still needs it
 import logging
 
 import redis
-from flask import Blueprint, Response, abort, current_app, jsonify, request, stream_with_context
+from flask import Blueprint, Response, current_app, jsonify, request, stream_with_context
+from werkzeug.exceptions import RequestedRangeNotSatisfiable
 
-from . import store
+from . import metrics, store
 from .store import StoreError
 from .validation import bearer_token, iso_time, share_id
 
@@ -55,8 +56,13 @@ def claim(sid):
     sid = share_id(sid)
     proof = bearer_token("auth token derived from the link's key")
     config = current_app.config
-    won = store.claim(sid, proof, config["CLAIM_IDLE_SECONDS"], config["PROOF_FAILURES_MAX"],
-                      config["PROOF_FAILURE_WINDOW"])
+    try:
+        won = store.claim(sid, proof, config["CLAIM_IDLE_SECONDS"],
+                          config["PROOF_FAILURES_MAX"], config["PROOF_FAILURE_WINDOW"])
+    except StoreError as refusal:
+        metrics.CLAIMS.labels(refusal.kind).inc()
+        raise
+    metrics.CLAIMS.labels("won").inc()
     return jsonify(
         ticket=won.ticket,
         size=won.size,
@@ -87,7 +93,7 @@ def content(sid):
         headers["Content-Range"] = f"bytes {start}-{end - 1}/{size}"
     body = stream_with_context(_stream(sid, ticket, idle, start, end, size, chunk_size))
     return Response(body, status=status_code, mimetype="application/octet-stream",
-                    headers=headers, direct_passthrough=True)
+                    headers=headers)
 
 
 def _byte_range(size):
@@ -96,10 +102,12 @@ def _byte_range(size):
         return 0, size
     ranges = request.range
     if ranges is None or ranges.units != "bytes" or len(ranges.ranges) != 1:
-        abort(416, description="Ask for one byte range, like 'Range: bytes=1024-'.")
+        raise RequestedRangeNotSatisfiable(
+            length=size, description="Ask for one byte range, like 'Range: bytes=1024-'.")
     bounds = ranges.range_for_length(size)
     if bounds is None:
-        abort(416, description=f"The range is outside the content's {size} bytes.")
+        raise RequestedRangeNotSatisfiable(
+            length=size, description=f"The range is outside the content's {size} bytes.")
     return bounds
 
 
@@ -114,10 +122,12 @@ def _stream(sid, ticket, idle, start, end, size, chunk_size):
             if offset or len(data) > end - position:
                 data = data[offset:offset + end - position]  # only a partial chunk is copied
             yield data
+            metrics.FETCH_BYTES.inc(len(data))
             position += len(data)
             index += 1
         if end == size:
             store.complete_fetch(sid, ticket)
+            metrics.FETCHES_COMPLETED.inc()
     except (StoreError, redis.exceptions.RedisError) as error:
         # Headers are already sent: cut the body short, so the client sees a short read and
         # can resume with Range rather than take a truncated file for a whole one.

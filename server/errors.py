@@ -73,7 +73,8 @@ def _render(status, message, headers=None, **extra):
 
 
 def _http_error(error):
-    headers = dict(error.get_headers()) if error.code == 405 else {}
+    # Keep what the exception says (Allow, WWW-Authenticate, Content-Range), not its body type.
+    headers = dict(error.get_headers())
     headers.pop("Content-Type", None)
     return _render(error.code, error.description, headers)
 

@@ -10,9 +10,19 @@ and stops it on exit. The Dockerfile and `onetimeshare serve` both use this file
 
 import multiprocessing
 import os
+import shutil
+import tempfile
 
-from server import embedded_redis
-from server.config import load_config
+# Before anything imports prometheus_client: every worker then writes its counters to files
+# here, and /metrics adds them up. A directory of our own, emptied at start and at exit.
+if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="onetimeshare-metrics-")
+    _own_metrics_dir = True
+else:
+    _own_metrics_dir = False
+
+from server import embedded_redis  # noqa: E402
+from server.config import load_config  # noqa: E402
 
 bind = os.environ.get("BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("WEB_CONCURRENCY", max(2, multiprocessing.cpu_count())))
@@ -40,6 +50,15 @@ def on_starting(server):
     server.log.info("embedded redis-server listening on %s", url)
 
 
+def child_exit(server, worker):
+    """Drop a dead worker's live gauges from the shared metrics files."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
+
+
 def on_exit(server):
     """Stop the embedded Redis the master started (it flushes its AOF first)."""
     embedded_redis.stop(_embedded.pop("process", None))
+    if _own_metrics_dir:
+        shutil.rmtree(os.environ["PROMETHEUS_MULTIPROC_DIR"], ignore_errors=True)

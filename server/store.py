@@ -106,6 +106,11 @@ def ping():
     return bool(_client().ping())
 
 
+def memory_info():
+    """Return Redis's INFO memory section (used_memory, maxmemory, ...)."""
+    return _client().info("memory")
+
+
 def ensure_room(nbytes, reserve):
     """Refuse (StoreError "storage_full") a write of `nbytes` that would eat into the reserve.
 
@@ -113,7 +118,7 @@ def ensure_room(nbytes, reserve):
     Keeping `reserve` bytes free for the small writes of claims and completions means a full
     server still hands out, and then deletes, the shares it already holds.
     """
-    memory = _client().info("memory")
+    memory = memory_info()
     limit = int(memory.get("maxmemory", 0))
     if limit and int(memory["used_memory"]) + nbytes + reserve > limit:
         raise StoreError("storage_full")
@@ -193,7 +198,9 @@ def share_fields(share_id):
 def owner_fields(share_id, owner_token):
     """Return the share hash and the stored chunk indexes, for its owner only."""
     keys = share_keys(share_id)
-    with _client().pipeline(transaction=True) as pipe:
+    # No MULTI: Redis refuses to queue commands in a transaction when over maxmemory, and this
+    # read must work on a full server. A chunk landing in between is harmless to report.
+    with _client().pipeline(transaction=False) as pipe:
         pipe.hgetall(keys[0])
         pipe.hkeys(keys[1])
         raw, indexes = pipe.execute()

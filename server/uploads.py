@@ -7,8 +7,15 @@ never looks inside the ciphertext.
 
 from flask import Blueprint, abort, current_app, jsonify, request
 
-from . import store
-from .validation import bearer_token, create_request, iso_time, json_object, share_id
+from . import metrics, store
+from .validation import (
+    PROTOCOL_VERSIONS,
+    bearer_token,
+    create_request,
+    iso_time,
+    json_object,
+    share_id,
+)
 
 bp = Blueprint("uploads", __name__, url_prefix="/api/v1")
 
@@ -20,7 +27,7 @@ def service_limits():
     """Tell clients the limits they must respect before they encrypt anything."""
     config = current_app.config
     return jsonify(
-        protocol_versions=[1],
+        protocol_versions=list(PROTOCOL_VERSIONS),
         chunk_size=config["CHUNK_SIZE"],
         max_share_bytes=config["MAX_SHARE_BYTES"],
         min_expiry_seconds=config["MIN_EXPIRY_SECONDS"],
@@ -55,6 +62,7 @@ def create():
     new_id, owner_token, expires = store.create_share(
         fields, wanted["expires_in"], config["UPLOAD_IDLE_SECONDS"]
     )
+    metrics.SHARES_CREATED.inc()
     body = {
         "id": new_id,
         "owner_token": owner_token,
@@ -81,6 +89,7 @@ def put_chunk(sid, index):
     store.ensure_room(length, current_app.config["STORAGE_RESERVE_BYTES"])
     idle = current_app.config["UPLOAD_IDLE_SECONDS"]
     stored = store.put_chunk(sid, owner_token, index, data, idle)
+    metrics.UPLOAD_BYTES.inc(length)
     return jsonify(index=index, stored_chunks=stored)
 
 
@@ -89,6 +98,7 @@ def finalize(sid):
     """Open the share to claimants once every chunk is stored at its exact length."""
     sid = share_id(sid)
     store.finalize(sid, bearer_token(OWNER_TOKEN))
+    metrics.SHARES_FINALIZED.inc()
     return jsonify(id=sid, state="ready")
 
 
@@ -125,6 +135,7 @@ def delete(sid):
     """Delete the content now; the link then answers 410 until the original expiry."""
     sid = share_id(sid)
     store.delete_share(sid, bearer_token(OWNER_TOKEN))
+    metrics.SHARES_DELETED.inc()
     return "", 204
 
 

@@ -5,10 +5,13 @@ is checked strictly: an unknown field is refused, so a client bug cannot slip a 
 into the server's storage by accident.
 """
 
+import json
 import re
 from datetime import UTC, datetime
 
 from flask import abort, request
+from werkzeug.datastructures import WWWAuthenticate
+from werkzeug.exceptions import Unauthorized
 
 SHARE_ID = re.compile(r"[A-Za-z0-9_-]{22}")
 TOKEN = re.compile(r"[A-Za-z0-9_-]{43}")  # base64url of 32 bytes, no padding
@@ -34,8 +37,10 @@ def bearer_token(what):
     """Return the request's bearer token, or answer 401 naming the token that is needed."""
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        abort(401, description=f"This request needs the {what} as an 'Authorization: Bearer' "
-                               "header.")
+        raise Unauthorized(
+            description=f"This request needs the {what} as an 'Authorization: Bearer' header.",
+            www_authenticate=WWWAuthenticate("bearer"),
+        )
     token = token.strip()
     if not TOKEN.fullmatch(token):
         abort(400, description=f"The {what} is malformed: expected 43 base64url characters.")
@@ -43,12 +48,23 @@ def bearer_token(what):
 
 
 def json_object():
-    """Return the request's JSON object body, or answer 400/413/415."""
+    """Return the request's JSON object body, or answer 400/413/415.
+
+    The body is read with a cap, so a chunked upload without Content-Length cannot smuggle in
+    more than MAX_JSON_BYTES either.
+    """
+    too_large = f"A JSON body may hold at most {MAX_JSON_BYTES} bytes."
     if request.content_length is not None and request.content_length > MAX_JSON_BYTES:
-        abort(413, description=f"A JSON body may hold at most {MAX_JSON_BYTES} bytes.")
+        abort(413, description=too_large)
     if not request.is_json:
         abort(415, description="Send a JSON body with 'Content-Type: application/json'.")
-    body = request.get_json(silent=True)
+    raw = request.stream.read(MAX_JSON_BYTES + 1)
+    if len(raw) > MAX_JSON_BYTES:
+        abort(413, description=too_large)
+    try:
+        body = json.loads(raw)
+    except ValueError:  # bad JSON, and bytes that are not UTF-8 (UnicodeDecodeError)
+        body = None
     if not isinstance(body, dict):
         abort(400, description="The body must be a JSON object.")
     return body

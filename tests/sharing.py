@@ -10,6 +10,7 @@ import hashlib
 import os
 from dataclasses import dataclass, field
 
+import httpx
 import pytest
 
 
@@ -121,6 +122,41 @@ class Sharing:
     def delete(self, share, token=None):
         return self.client.delete(f"/api/v1/shares/{share.id}",
                                   headers=bearer(token or share.owner_token))
+
+
+class HttpClient:
+    """Give an httpx client the call shape of Flask's test client, so `Sharing` can drive a
+    real server over loopback."""
+
+    def __init__(self, base_url):
+        self.http = httpx.Client(base_url=base_url, timeout=30)
+
+    def _call(self, method, path, json=None, data=None, headers=None, buffered=False):
+        response = self.http.request(method, path, json=json, content=data, headers=headers)
+        response.get_json = response.json
+        response.get_data = lambda: response.content
+        return response
+
+    def get(self, path, **kwargs):
+        return self._call("GET", path, **kwargs)
+
+    def post(self, path, **kwargs):
+        return self._call("POST", path, **kwargs)
+
+    def put(self, path, **kwargs):
+        return self._call("PUT", path, **kwargs)
+
+    def delete(self, path, **kwargs):
+        return self._call("DELETE", path, **kwargs)
+
+    def close(self):
+        self.http.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.close()
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""Run `onetimeshare serve` with no REDIS_URL: one private, persistent redis-server for all workers."""
+"""Run `onetimeshare serve` without REDIS_URL: one private, persistent Redis for all workers."""
 
 import os
 import signal
@@ -12,35 +12,7 @@ import redis
 
 from server import embedded_redis
 from tests.processes import ROOT, free_port
-from tests.sharing import Sharing
-
-
-class HttpxAdapter:
-    """Give an httpx client the call shape of Flask's test client, for `Sharing`."""
-
-    def __init__(self, base_url):
-        self.http = httpx.Client(base_url=base_url, timeout=30)
-
-    def _call(self, method, path, json=None, data=None, headers=None, buffered=False):
-        response = self.http.request(method, path, json=json, content=data, headers=headers)
-        response.get_json = response.json
-        response.get_data = lambda: response.content
-        return response
-
-    def get(self, path, **kwargs):
-        return self._call("GET", path, **kwargs)
-
-    def post(self, path, **kwargs):
-        return self._call("POST", path, **kwargs)
-
-    def put(self, path, **kwargs):
-        return self._call("PUT", path, **kwargs)
-
-    def delete(self, path, **kwargs):
-        return self._call("DELETE", path, **kwargs)
-
-    def close(self):
-        self.http.close()
+from tests.sharing import HttpClient, Sharing
 
 
 def start_serve(data_dir, port):
@@ -71,7 +43,7 @@ def stop_serve(process):
 def test_serve_runs_a_private_persistent_redis(tmp_path):
     port = free_port()
     server = start_serve(tmp_path, port)
-    adapter = HttpxAdapter(f"http://127.0.0.1:{port}")
+    adapter = HttpClient(f"http://127.0.0.1:{port}")
     try:
         sharing = Sharing(adapter)
         opened = sharing.ready(size=150_000)

@@ -4,6 +4,7 @@ local now = now_ms()
 if not redis.call('ZSCORE', KEYS[3], ARGV[1]) then
   return {'ticket_invalid'}
 end
+-- ZREM may run when Redis is over maxmemory; once a script has written, Redis lets it finish.
 redis.call('ZREM', KEYS[3], ARGV[1])
 -- Claims whose idle window passed are abandoned: they no longer hold the ciphertext.
 redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', ms(now - 1))

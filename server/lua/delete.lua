@@ -6,7 +6,9 @@ end
 if not ct_eq(s[2], ARGV[1]) then
   return {'owner_forbidden'}
 end
-redis.call('UNLINK', KEYS[2], KEYS[3], KEYS[4])
+-- The claims set stays (it expires with the share), so a claimant cut off mid-fetch is told
+-- the share was deleted rather than that its ticket is unknown.
+redis.call('UNLINK', KEYS[2], KEYS[4])
 if s[1] ~= 'deleted' then
   redis.call('HSET', KEYS[1], 'state', 'deleted', 'deleted_at', ms(now_ms()))
   strip_to_tombstone(KEYS[1])

@@ -13,9 +13,14 @@ if s[1] == 'deleted' then
   return {'gone', 'deleted'}
 end
 local expires = tonumber(s[2])
-redis.call('ZADD', KEYS[3], 'XX', ms(math.min(expires, now + tonumber(ARGV[2]))), ARGV[1])
+-- Keeping the claim alive is best effort (pcall): a Redis over maxmemory refuses the write,
+-- and a full server must still hand out the shares it holds.
+redis.pcall('ZADD', KEYS[3], 'XX', ms(math.min(expires, now + tonumber(ARGV[2]))), ARGV[1])
 if s[1] == 'consumed' then
-  extend_data_to_claims(KEYS[2], KEYS[3], expires)
+  local last = redis.call('ZRANGE', KEYS[3], -1, -1, 'WITHSCORES')
+  if last[2] then
+    redis.pcall('PEXPIREAT', KEYS[2], ms(math.min(expires, tonumber(last[2]))))
+  end
 end
 local chunk = ''
 if ARGV[3] == '-1' then

@@ -1,0 +1,690 @@
+"""Check the OpenAPI document: valid, complete, served as shipped, and true to every answer.
+
+Conformance tests drive the app through `Conformance`, a test client that looks up the documented
+operation of every request and checks the answer against it before handing it back: the status
+must be listed, a JSON body must match the declared schema, declared headers must be present and
+well formed. The `Sharing` helpers run on top of it, so every step of a life cycle is checked too.
+"""
+
+import io
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+from openapi_schema_validator import OAS31Validator
+from openapi_spec_validator import validate
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT202012
+from werkzeug.exceptions import MethodNotAllowed, NotFound
+
+from server import create_app
+from tests.processes import free_port
+from tests.sharing import Share, Sharing, b64u, bearer
+
+DOCUMENT_FILE = Path(__file__).resolve().parent.parent / "server" / "openapi.json"
+DOCUMENT = json.loads(DOCUMENT_FILE.read_text("utf-8"))
+DOCUMENT_URI = "urn:onetimeshare:openapi"
+REGISTRY = Registry().with_resource(
+    DOCUMENT_URI, Resource.from_contents(DOCUMENT, default_specification=DRAFT202012)
+)
+HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
+#: Flask's route variable names -> the document's path parameter names.
+PARAMETER_NAMES = {"sid": "id", "index": "index"}
+
+OPERATIONS = [
+    (path, method)
+    for path, item in DOCUMENT["paths"].items()
+    for method in item
+    if method in HTTP_METHODS
+]
+SECURED = [(path, method) for path, method in OPERATIONS
+           if DOCUMENT["paths"][path][method].get("security")]
+ON_A_SHARE = [(path, method) for path, method in OPERATIONS if "{id}" in path]
+
+UNKNOWN_ID = b64u(b"\0" * 16)
+SOME_TOKEN = b64u(b"t" * 32)
+SALT = b64u(b"s" * 16)
+VERIFIER = b64u(b"v" * 32)
+METADATA = b64u(b"m" * 64)
+VALID_CREATE = {"size": 1000, "verifier": VERIFIER, "metadata": METADATA}
+
+
+def operation_id(case):
+    return f"{case[1].upper()} {case[0]}"
+
+
+# --- Reading the document ----------------------------------------------------------------------
+
+
+def pointer(parts):
+    return "/" + "/".join(str(part).replace("~", "~0").replace("/", "~1") for part in parts)
+
+
+def lookup(parts):
+    node = DOCUMENT
+    for part in parts:
+        node = node[part]
+    return node
+
+
+def resolve(node, parts):
+    """Follow local `$ref`s; return the object and its location in the document."""
+    while "$ref" in node:
+        reference = node["$ref"]
+        assert reference.startswith("#/"), f"only local references are used: {reference}"
+        parts = tuple(p.replace("~1", "/").replace("~0", "~") for p in reference[2:].split("/"))
+        node = lookup(parts)
+    return node, parts
+
+
+def validator(parts):
+    """A JSON Schema validator for the schema at `parts`, with every component resolvable."""
+    schema = {"$ref": f"{DOCUMENT_URI}#{pointer(parts)}"}
+    return OAS31Validator(schema, registry=REGISTRY, format_checker=OAS31Validator.FORMAT_CHECKER)
+
+
+def schema_errors(parts, instance):
+    return [f"{'/'.join(map(str, e.absolute_path)) or '(root)'}: {e.message}"
+            for e in validator(parts).iter_errors(instance)]
+
+
+def openapi_path(rule):
+    """Turn a Flask rule (`/shares/<sid>/chunks/<int:index>`) into a document path."""
+    return re.sub(r"<(?:[^<>:]+:)?([^<>:]+)>",
+                  lambda match: "{" + PARAMETER_NAMES[match[1]] + "}", rule)
+
+
+def fill(path, share_id=UNKNOWN_ID, index=0):
+    return path.replace("{id}", share_id).replace("{index}", str(index))
+
+
+def plausible_request(path, method, token=SOME_TOKEN):
+    """Keyword arguments for a request that passes every check made before storage is asked."""
+    operation = DOCUMENT["paths"][path][method]
+    kwargs = {"headers": bearer(token) if operation.get("security") else {}}
+    content = operation.get("requestBody", {}).get("content", {})
+    if "application/json" in content:
+        kwargs["json"] = VALID_CREATE
+    elif "application/octet-stream" in content:
+        kwargs["data"] = b"x" * 1000
+        kwargs["headers"]["Content-Type"] = "application/octet-stream"
+    return kwargs
+
+
+# --- A client that checks every answer ---------------------------------------------------------
+
+
+def check_response(response, path, method):
+    """Assert that `response` is one the document declares for `method path`."""
+    name = f"{method.upper()} {path}"
+    operation = DOCUMENT["paths"][path][method]
+    status = str(response.status_code)
+    assert status in operation["responses"], (
+        f"{name} answered {status}, which the document does not list: {response.get_data()[:300]}"
+    )
+    declared, parts = resolve(operation["responses"][status],
+                              ("paths", path, method, "responses", status))
+    body = response.get_data()
+    content = declared.get("content", {})
+    if not content:
+        assert body == b"", f"{name} {status} is documented without a body"
+    else:
+        assert response.mimetype in content, f"{name} {status} sent {response.mimetype}"
+        if response.mimetype == "application/json":
+            errors = schema_errors((*parts, "content", "application/json", "schema"),
+                                   response.get_json())
+            assert not errors, f"{name} {status} body {response.get_json()} breaks: {errors}"
+    for header_name, header in declared.get("headers", {}).items():
+        header, header_parts = resolve(header, (*parts, "headers", header_name))
+        value = response.headers.get(header_name)
+        if header.get("required"):
+            assert value is not None, f"{name} {status} lacks the {header_name} header"
+        if value is not None:
+            instance = int(value) if value.isdigit() else value
+            errors = schema_errors((*header_parts, "schema"), instance)
+            assert not errors, f"{name} {status} header {header_name}: {value!r}: {errors}"
+    if "Content-Length" in declared.get("headers", {}):
+        assert int(response.headers["Content-Length"]) == len(body)
+    if response.status_code < 300:
+        sent_credentials = "Authorization" in response.request.headers
+        assert sent_credentials == bool(operation.get("security")), (
+            f"{name} succeeded, but its documented security is {operation.get('security')}"
+        )
+
+
+class Conformance:
+    """A Flask test client that checks every answer against the document, then returns it."""
+
+    def __init__(self, app):
+        self.client = app.test_client()
+        self.routes = app.url_map.bind("localhost")
+        self.answers = []
+
+    def operation_of(self, method, url):
+        try:
+            rule, _ = self.routes.match(urlsplit(url).path, method=method.upper(),
+                                        return_rule=True)
+        except (NotFound, MethodNotAllowed):
+            pytest.fail(f"no route answers {method.upper()} {url}")
+        return openapi_path(rule.rule), method
+
+    def open(self, method, url, *, operation=None, **kwargs):
+        path, verb = operation or self.operation_of(method, url)
+        response = self.client.open(url, method=method.upper(), **kwargs)
+        check_response(response, path, verb)
+        self.answers.append((verb, path, response.status_code))
+        return response
+
+    def get(self, url, **kwargs):
+        return self.open("get", url, **kwargs)
+
+    def post(self, url, **kwargs):
+        return self.open("post", url, **kwargs)
+
+    def put(self, url, **kwargs):
+        return self.open("put", url, **kwargs)
+
+    def delete(self, url, **kwargs):
+        return self.open("delete", url, **kwargs)
+
+
+@pytest.fixture
+def api(app):
+    return Conformance(app)
+
+
+@pytest.fixture
+def people(api):
+    """Sender and recipient helpers whose every request is checked against the document."""
+    return Sharing(api)
+
+
+# --- The document itself -----------------------------------------------------------------------
+
+
+def test_document_is_valid_openapi_3_1():
+    validate(DOCUMENT)
+    assert re.fullmatch(r"3\.1\.\d+", DOCUMENT["openapi"])
+    assert "docs/protocol.md" in DOCUMENT["info"]["description"]
+
+
+def test_document_file_is_pretty_printed_with_two_spaces():
+    text = DOCUMENT_FILE.read_text("utf-8")
+    assert text == json.dumps(DOCUMENT, indent=2, ensure_ascii=False) + "\n"
+
+
+def test_every_route_is_documented_and_every_documented_operation_exists(app):
+    routes = {
+        (openapi_path(rule.rule), method.lower())
+        for rule in app.url_map.iter_rules()
+        if rule.endpoint != "static"
+        # Flask answers HEAD and OPTIONS by itself wherever GET or any method is routed.
+        for method in rule.methods - {"HEAD", "OPTIONS"}
+    }
+    documented = set(OPERATIONS)
+    assert routes - documented == set(), "routes missing from the document"
+    assert documented - routes == set(), "documented operations the app does not serve"
+
+
+@pytest.mark.parametrize("path", list(DOCUMENT["paths"]))
+def test_path_parameters_are_declared_once_each(path):
+    in_template = re.findall(r"\{([^}]+)\}", path)
+    item = DOCUMENT["paths"][path]
+    for method in (m for m in item if m in HTTP_METHODS):
+        declared = [resolve(p, ())[0] for p in item.get("parameters", [])
+                    + item[method].get("parameters", [])]
+        names = sorted(p["name"] for p in declared if p["in"] == "path")
+        assert names == sorted(in_template), f"{method.upper()} {path}"
+
+
+def test_operations_are_described_and_errors_share_one_shape():
+    operation_ids = [DOCUMENT["paths"][p][m]["operationId"] for p, m in OPERATIONS]
+    assert len(set(operation_ids)) == len(operation_ids)
+    error_schemas = {"#/components/schemas/Error", "#/components/schemas/WrongProofError"}
+    for path, method in OPERATIONS:
+        operation = DOCUMENT["paths"][path][method]
+        assert operation["summary"] and len(operation["description"]) > 80, (path, method)
+        assert "security" in operation, f"{method.upper()} {path} must say who may call it"
+        for status, response in operation["responses"].items():
+            declared, _ = resolve(response, ())
+            if status.startswith(("4", "5")) and path.startswith("/api/"):
+                schema = declared["content"]["application/json"]["schema"]
+                assert schema.get("$ref") in error_schemas, (path, method, status)
+
+
+@pytest.mark.parametrize("scheme", ["ownerToken", "authToken", "claimTicket"])
+def test_bearer_schemes_are_declared_and_used(scheme):
+    declared = DOCUMENT["components"]["securitySchemes"][scheme]
+    assert (declared["type"], declared["scheme"]) == ("http", "bearer")
+    assert "43" in declared["bearerFormat"]
+    assert any({scheme: []} in DOCUMENT["paths"][p][m]["security"] for p, m in SECURED)
+
+
+def test_served_document_is_the_shipped_file(client):
+    response = client.get("/api/v1/openapi.json")
+    assert response.status_code == 200
+    assert response.get_json() == DOCUMENT
+
+
+# --- Whole life cycles -------------------------------------------------------------------------
+
+
+def test_life_cycle_answers_match_the_document(api, people, redis_client):
+    assert api.get("/healthz").get_json() == {"status": "ok"}
+    assert api.get("/readyz").get_json() == {"status": "ready", "redis": "up"}
+    assert api.get("/api/v1/openapi.json").status_code == 200
+    limits = api.get("/api/v1/config").get_json()
+    assert limits["chunk_size"] == 64 * 1024
+
+    password = {"salt": SALT, "iterations": 600_000}
+    share = people.create(size=150_000, downloads=2, password=password)
+    assert share.created["chunks"] == 3
+    uploading = people.owner(share).get_json()
+    assert (uploading["state"], uploading["received_chunks"]) == ("uploading", [])
+    assert people.put_chunk(share, 1).get_json() == {"index": 1, "stored_chunks": 1}
+    assert people.status(share.id).status_code == 409
+    assert people.claim(share).status_code == 409
+
+    incomplete = people.finalize(share)
+    assert incomplete.status_code == 409 and incomplete.get_json()["missing"] == [0, 2]
+    assert people.owner(share).get_json()["received_chunks"] == [1]
+    assert people.put_chunk(share, 1).get_json()["stored_chunks"] == 1, "a resend is harmless"
+    people.upload(share)
+    assert people.finalize(share).get_json() == {"id": share.id, "state": "ready"}
+    assert people.put_chunk(share, 0).status_code == 409
+    ready = people.owner(share).get_json()
+    assert ready["state"] == "ready" and "received_chunks" not in ready and ready["ready_at"]
+
+    status = people.status(share.id).get_json()
+    assert status["password"] == password and status["downloads_left"] == 2
+    wrong = people.claim(share, token=b64u(b"w" * 32))
+    assert wrong.status_code == 403 and wrong.get_json()["attempts_left"] == 4
+    assert people.status(share.id).get_json()["downloads_left"] == 2, "a wrong proof costs nothing"
+
+    first = people.claim(share).get_json()
+    part = people.fetch(share.id, first["ticket"], "bytes=1000-1999")
+    assert part.status_code == 206 and part.get_data() == share.ciphertext[1000:2000]
+    assert part.headers["Content-Range"] == "bytes 1000-1999/150000"
+    assert people.fetch(share.id, first["ticket"], "bytes=150000-").status_code == 416
+    whole = people.fetch(share.id, first["ticket"])
+    assert whole.status_code == 200 and whole.get_data() == share.ciphertext
+    assert people.fetch(share.id, first["ticket"]).status_code == 403, "a finished claim ends"
+
+    second = people.claim(share).get_json()
+    assert people.status(share.id).status_code == 410
+    assert people.claim(share).status_code == 410
+    assert people.finalize(share).status_code == 409
+    tail = people.fetch(share.id, second["ticket"], "bytes=-17")
+    assert tail.status_code == 206 and tail.get_data() == share.ciphertext[-17:]
+    assert redis_client.keys("*:data") == [], "the last fetch deleted the ciphertext"
+    consumed = people.owner(share).get_json()
+    assert consumed["state"] == "consumed" and consumed["completed_downloads"] == 2
+    assert consumed["consumed_at"] and consumed["deleted_at"] is None
+
+    assert people.delete(share).status_code == 204
+    assert people.delete(share).status_code == 204, "deleting twice is harmless"
+    assert people.status(share.id).status_code == 410
+    assert people.owner(share).get_json()["deleted_at"]
+
+    metrics = api.get("/metrics").get_data(as_text=True)
+    assert 'onetimeshare_claims_total{outcome="won"}' in metrics
+    assert share.id not in metrics and share.owner_token not in metrics
+    assert {status for _, _, status in api.answers} >= {200, 201, 204, 206, 403, 409, 410, 416}
+
+
+def test_head_on_content_checks_the_ticket_without_ending_the_claim(people, client):
+    share = people.ready(size=1000)
+    ticket = people.claim(share).get_json()["ticket"]
+    head = client.head(f"/api/v1/shares/{share.id}/content", headers=bearer(ticket))
+    assert head.status_code == 200 and head.headers["Content-Length"] == "1000"
+    assert people.fetch(share.id, ticket).get_data() == share.ciphertext
+
+
+def test_repeated_wrong_proofs_lock_claims_with_retry_after(people):
+    share = people.ready(size=1000)
+    left = [people.claim(share, token=b64u(bytes([i]) * 32)).get_json()["attempts_left"]
+            for i in range(5)]
+    assert left == [4, 3, 2, 1, 0]
+    locked = people.claim(share)
+    assert locked.status_code == 429, "even the right proof waits out the lock"
+    assert 1 <= int(locked.headers["Retry-After"]) <= 60
+
+
+# --- Every kind of refusal ---------------------------------------------------------------------
+
+
+@dataclass
+class Scene:
+    """Shares in every state; a live claim ticket on `ready`, and one claimed before `deleted`."""
+
+    uploading: Share
+    ready: Share
+    consumed: Share
+    deleted: Share
+    ticket: str
+    deleted_ticket: str
+
+
+@pytest.fixture
+def scene(people):
+    uploading = people.create(size=150_000)
+    assert people.put_chunk(uploading, 1).status_code == 200
+    ready = people.ready(size=1000, downloads=3)
+    ticket = people.claim(ready).get_json()["ticket"]
+    consumed = people.ready(size=1000)
+    people.download(consumed)
+    deleted = people.ready(size=1000)
+    deleted_ticket = people.claim(deleted).get_json()["ticket"]
+    assert people.delete(deleted).status_code == 204
+    return Scene(uploading, ready, consumed, deleted, ticket, deleted_ticket)
+
+
+def owner_of(share):
+    return bearer(share.owner_token)
+
+
+def chunk_url(share, index=0):
+    return f"/api/v1/shares/{share.id}/chunks/{index}"
+
+
+def share_url(share_id, suffix=""):
+    return f"/api/v1/shares/{share_id}{suffix}"
+
+
+def create_with(**changes):
+    return {"json": {**VALID_CREATE, **changes}}
+
+
+# (case, request built from the scene, expected status, expected subset of the JSON body)
+REFUSALS = [
+    ("status: unknown id", lambda s: ("get", share_url(UNKNOWN_ID), {}), 404, {}),
+    ("status: still uploading", lambda s: ("get", share_url(s.uploading.id), {}), 409, {}),
+    ("status: consumed", lambda s: ("get", share_url(s.consumed.id), {}), 410, {}),
+    ("status: deleted", lambda s: ("get", share_url(s.deleted.id), {}), 410, {}),
+    ("create: garbage JSON", lambda s: ("post", "/api/v1/shares", {
+        "data": b"{not json", "content_type": "application/json"}), 400, {}),
+    ("create: JSON array", lambda s: ("post", "/api/v1/shares", {"json": [VALID_CREATE]}),
+     400, {}),
+    ("create: wrong content type", lambda s: ("post", "/api/v1/shares", {
+        "data": json.dumps(VALID_CREATE), "content_type": "text/plain"}), 415, {}),
+    ("create: unknown field", lambda s: ("post", "/api/v1/shares", create_with(
+        name="secret.pdf")), 400, {}),
+    ("create: size above the configured limit", lambda s: ("post", "/api/v1/shares",
+                                                           create_with(size=8 * 1024 * 1024 + 1)),
+     400, {}),
+    ("create: body too large", lambda s: ("post", "/api/v1/shares", {
+        "data": b" " * 70_000, "content_type": "application/json"}), 413, {}),
+    ("chunk: no owner token", lambda s: ("put", chunk_url(s.uploading), {"data": b"x"}),
+     401, {}),
+    ("chunk: someone else's owner token", lambda s: ("put", chunk_url(s.uploading), {
+        "data": b"x", "headers": owner_of(s.ready)}), 403, {}),
+    ("chunk: index past the end", lambda s: ("put", chunk_url(s.uploading, 3), {
+        "data": b"x", "headers": owner_of(s.uploading)}), 400, {}),
+    ("chunk: wrong length", lambda s: ("put", chunk_url(s.uploading, 0), {
+        "data": b"x" * 1000, "headers": owner_of(s.uploading)}), 400, {}),
+    ("chunk: body shorter than Content-Length", lambda s: ("put", chunk_url(s.uploading, 0), {
+        "input_stream": io.BytesIO(b"x" * 10), "headers": owner_of(s.uploading),
+        "environ_overrides": {"CONTENT_LENGTH": str(64 * 1024)}}), 400, {}),
+    ("chunk: above the chunk size", lambda s: ("put", chunk_url(s.uploading, 0), {
+        "data": b"x" * (64 * 1024 + 1), "headers": owner_of(s.uploading)}), 413, {}),
+    ("chunk: no Content-Length", lambda s: ("put", chunk_url(s.uploading, 0), {
+        "input_stream": io.BytesIO(b"x" * 1000),
+        "headers": {**owner_of(s.uploading), "Transfer-Encoding": "chunked"}}), 411, {}),
+    ("chunk: negative index", lambda s: ("put", chunk_url(s.uploading, -1), {
+        "data": b"x", "headers": owner_of(s.uploading),
+        "operation": ("/api/v1/shares/{id}/chunks/{index}", "put")}), 404, {}),
+    ("chunk: share already finalized", lambda s: ("put", chunk_url(s.ready), {
+        "data": b"x" * 1000, "headers": owner_of(s.ready)}), 409, {}),
+    ("chunk: share deleted", lambda s: ("put", chunk_url(s.deleted), {
+        "data": b"x" * 1000, "headers": owner_of(s.deleted)}), 409, {}),
+    ("finalize: incomplete", lambda s: ("post", share_url(s.uploading.id, "/finalize"), {
+        "headers": owner_of(s.uploading)}), 409, {"missing": [0, 2]}),
+    ("finalize: someone else's owner token", lambda s: (
+        "post", share_url(s.uploading.id, "/finalize"), {"headers": owner_of(s.ready)}),
+     403, {}),
+    ("finalize: consumed", lambda s: ("post", share_url(s.consumed.id, "/finalize"), {
+        "headers": owner_of(s.consumed)}), 409, {}),
+    ("finalize: unknown id", lambda s: ("post", share_url(UNKNOWN_ID, "/finalize"), {
+        "headers": owner_of(s.ready)}), 404, {}),
+    ("claim: wrong proof", lambda s: ("post", share_url(s.ready.id, "/claim"), {
+        "headers": bearer(SOME_TOKEN)}), 403, {"attempts_left": 4}),
+    ("claim: still uploading", lambda s: ("post", share_url(s.uploading.id, "/claim"), {
+        "headers": bearer(s.uploading.auth_token)}), 409, {}),
+    ("claim: consumed", lambda s: ("post", share_url(s.consumed.id, "/claim"), {
+        "headers": bearer(s.consumed.auth_token)}), 410, {}),
+    ("claim: deleted", lambda s: ("post", share_url(s.deleted.id, "/claim"), {
+        "headers": bearer(s.deleted.auth_token)}), 410, {}),
+    ("claim: unknown id", lambda s: ("post", share_url(UNKNOWN_ID, "/claim"), {
+        "headers": bearer(SOME_TOKEN)}), 404, {}),
+    ("content: made-up ticket", lambda s: ("get", share_url(s.ready.id, "/content"), {
+        "headers": bearer(SOME_TOKEN)}), 403, {}),
+    ("content: ticket of another share", lambda s: ("get", share_url(s.consumed.id, "/content"),
+                                                    {"headers": bearer(s.ticket)}), 403, {}),
+    ("content: share deleted mid-claim", lambda s: ("get", share_url(s.deleted.id, "/content"),
+                                                    {"headers": bearer(s.deleted_ticket)}),
+     410, {}),
+    ("owner: someone else's owner token", lambda s: ("get", share_url(s.ready.id, "/owner"), {
+        "headers": owner_of(s.uploading)}), 403, {}),
+    ("owner: unknown id", lambda s: ("get", share_url(UNKNOWN_ID, "/owner"), {
+        "headers": owner_of(s.ready)}), 404, {}),
+    ("delete: someone else's owner token", lambda s: ("delete", share_url(s.ready.id), {
+        "headers": owner_of(s.consumed)}), 403, {}),
+    ("delete: unknown id", lambda s: ("delete", share_url(UNKNOWN_ID), {
+        "headers": owner_of(s.ready)}), 404, {}),
+]
+
+
+@pytest.mark.parametrize("build, status, expected", [case[1:] for case in REFUSALS],
+                         ids=[case[0] for case in REFUSALS])
+def test_refusals_match_the_document(api, people, scene, build, status, expected):
+    method, url, kwargs = build(scene)
+    response = api.open(method, url, **kwargs)
+    assert response.status_code == status, response.get_json()
+    assert response.get_json().items() >= expected.items()
+    assert people.status(scene.ready.id).get_json()["downloads_left"] == 2, "nothing consumed"
+
+
+@pytest.mark.parametrize("byte_range", [
+    "bytes=1000-", "bytes=5-1", "bytes=0-1,5-9", "items=0-5", "bytes=abc", "bytes=",
+])
+def test_unsatisfiable_ranges_are_documented_416(people, byte_range):
+    share = people.ready(size=1000)
+    ticket = people.claim(share).get_json()["ticket"]
+    assert people.fetch(share.id, ticket, byte_range).status_code == 416
+    assert people.fetch(share.id, ticket).get_data() == share.ciphertext, "the claim lives on"
+
+
+@pytest.mark.parametrize("byte_range, status, first, last", [
+    ("bytes=0-0", 206, 0, 0),
+    ("bytes=65530-65545", 206, 65530, 65545),
+    ("bytes=-17", 206, 149_983, 149_999),
+    ("bytes=149999-999999", 206, 149_999, 149_999),
+    ("bytes=0-", 200, 0, 149_999),
+])
+def test_ranges_are_answered_as_documented(people, byte_range, status, first, last):
+    share = people.ready(size=150_000, downloads=2)
+    ticket = people.claim(share).get_json()["ticket"]
+    response = people.fetch(share.id, ticket, byte_range)
+    assert response.status_code == status
+    assert response.get_data() == share.ciphertext[first:last + 1]
+    if status == 206:
+        assert response.headers["Content-Range"] == f"bytes {first}-{last}/150000"
+
+
+@pytest.mark.parametrize("path, method", SECURED, ids=map(operation_id, SECURED))
+def test_secured_operations_answer_401_without_a_bearer_token(api, people, path, method):
+    share = people.ready(size=1000)
+    kwargs = plausible_request(path, method)
+    kwargs["headers"].pop("Authorization")
+    response = api.open(method, fill(path, share.id), **kwargs)
+    assert response.status_code == 401
+    assert "Authorization: Bearer" in response.get_json()["message"]
+
+
+@pytest.mark.parametrize("token", ["not-a-token", "A" * 44, "=" * 43])
+@pytest.mark.parametrize("path, method", SECURED, ids=map(operation_id, SECURED))
+def test_secured_operations_answer_400_for_a_malformed_token(api, people, path, method, token):
+    share = people.ready(size=1000)
+    response = api.open(method, fill(path, share.id), **plausible_request(path, method, token))
+    assert response.status_code == 400
+
+
+@pytest.mark.parametrize("share_id", ["x", "A" * 21, "A" * 23, "AAAAAAAAAAAAAAAAAAAAA!"])
+@pytest.mark.parametrize("path, method", ON_A_SHARE, ids=map(operation_id, ON_A_SHARE))
+def test_share_operations_answer_404_for_a_malformed_id(api, path, method, share_id):
+    response = api.open(method, fill(path, share_id), **plausible_request(path, method))
+    assert response.status_code == 404
+
+
+# --- Requests: the documented schema agrees with the server ------------------------------------
+
+
+PASSWORD = {"salt": SALT, "iterations": 600_000}
+
+CREATE_BODIES = [
+    ("minimal", {}),
+    ("everything", {"version": 1, "size": 5000, "expires_in": 600, "downloads": 3,
+                    "password": PASSWORD}),
+    ("null password", {"password": None}),
+    ("most iterations", {"password": {"salt": SALT, "iterations": 10_000_000}}),
+    ("shortest metadata", {"metadata": "A" * 38}),
+    ("smallest size", {"size": 38}),
+    ("unknown field", {"name": "secret.pdf"}),
+    ("version 2", {"version": 2}),
+    ("version as a string", {"version": "1"}),
+    ("size too small", {"size": 37}),
+    ("size as a string", {"size": "5000"}),
+    ("size as a boolean", {"size": True}),
+    ("size missing", {"size": None}),
+    ("no expiry", {"expires_in": 0}),
+    ("no downloads", {"downloads": 0}),
+    ("downloads null", {"downloads": None}),
+    ("verifier too short", {"verifier": VERIFIER[:42]}),
+    ("verifier not base64url", {"verifier": "+" * 43}),
+    ("verifier missing", {"verifier": None}),
+    ("metadata too short", {"metadata": "A" * 37}),
+    ("metadata padded", {"metadata": METADATA + "=="}),
+    ("metadata as an object", {"metadata": {"name": "secret.pdf"}}),
+    ("too few iterations", {"password": {"salt": SALT, "iterations": 599_999}}),
+    ("too many iterations", {"password": {"salt": SALT, "iterations": 10_000_001}}),
+    ("iterations missing", {"password": {"salt": SALT}}),
+    ("password extra field", {"password": {**PASSWORD, "hint": "cat"}}),
+    ("salt too short", {"password": {"salt": SALT[:21], "iterations": 600_000}}),
+    ("salt not base64url", {"password": {"salt": "/" * 22, "iterations": 600_000}}),
+    ("password as a string", {"password": "hunter2"}),
+]
+CREATE_SCHEMA = ("components", "schemas", "CreateShareRequest")
+
+
+@pytest.mark.parametrize("changes", [case[1] for case in CREATE_BODIES],
+                         ids=[case[0] for case in CREATE_BODIES])
+def test_create_schema_accepts_exactly_what_the_server_accepts(api, changes):
+    body = {**VALID_CREATE, **changes}
+    # "size": None above means "leave the field out", which is how a client omits it.
+    body = {key: value for key, value in body.items()
+            if not (value is None and key in ("size", "verifier"))}
+    documented_valid = not schema_errors(CREATE_SCHEMA, body)
+    response = api.post("/api/v1/shares", json=body)
+    assert (response.status_code == 201) == documented_valid, response.get_json()
+
+
+@pytest.mark.parametrize("field, limit, at, past", [
+    ("size", "max_share_bytes", lambda n: n, lambda n: n + 1),
+    ("expires_in", "min_expiry_seconds", lambda n: n, lambda n: n - 1),
+    ("expires_in", "max_expiry_seconds", lambda n: n, lambda n: n + 1),
+    ("downloads", "max_downloads", lambda n: n, lambda n: n + 1),
+    ("metadata", "max_metadata_chars", lambda n: "A" * n, lambda n: "A" * (n + 1)),
+])
+def test_configured_limits_are_the_limits_enforced(api, field, limit, at, past):
+    limits = api.get("/api/v1/config").get_json()
+    created = api.post("/api/v1/shares", json={**VALID_CREATE, field: at(limits[limit])})
+    assert created.status_code == 201
+    refused = api.post("/api/v1/shares", json={**VALID_CREATE, field: past(limits[limit])})
+    assert refused.status_code == 400 and str(limits[limit]) in refused.get_json()["message"]
+
+
+# --- Storage trouble ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def storage_down():
+    """An app whose Redis does not answer (nothing listens on its port)."""
+    app = create_app({"REDIS_URL": f"redis://127.0.0.1:{free_port()}/0", "TESTING": True,
+                      "REDIS_RETRY_AFTER": 7})
+    return Conformance(app)
+
+
+@pytest.mark.parametrize("path, method", OPERATIONS, ids=map(operation_id, OPERATIONS))
+def test_storage_outage_is_503_with_retry_after_where_documented(storage_down, path, method):
+    response = storage_down.open(method, fill(path, b64u(b"\1" * 16)),
+                                 **plausible_request(path, method))
+    touches_storage = "503" in DOCUMENT["paths"][path][method]["responses"]
+    assert response.status_code == (503 if touches_storage else 200)
+    if touches_storage:
+        assert response.headers["Retry-After"] == "7"
+
+
+@pytest.fixture
+def storage_full(redis_client):
+    """Make Redis refuse every write that needs memory, as a full `noeviction` Redis does."""
+
+    def fill_up():
+        redis_client.config_set("maxmemory", 1)
+
+    yield fill_up
+    redis_client.config_set("maxmemory", 0)
+
+
+@pytest.mark.parametrize("step", [
+    "create", "chunk", "finalize", "claim", "wrong proof",
+])
+def test_full_storage_is_507_where_documented(api, people, storage_full, step):
+    uploading = people.create(size=1000)
+    complete = people.upload(people.create(size=1000), finalize=False)
+    ready = people.ready(size=1000, downloads=2)
+    people.claim(ready)
+    storage_full()
+    response = {
+        "create": lambda: api.post("/api/v1/shares", json=VALID_CREATE),
+        "chunk": lambda: people.put_chunk(uploading, 0),
+        "finalize": lambda: people.finalize(complete),
+        "claim": lambda: people.claim(ready),
+        "wrong proof": lambda: people.claim(ready, token=SOME_TOKEN),
+    }[step]()
+    assert response.status_code == 507
+    assert response.get_json()["error"] == "Insufficient Storage"
+
+
+def test_full_storage_still_serves_fetches_and_owner_views(people, storage_full):
+    # Reads must work on a full Redis: the claim keep-alive is best effort, and the owner view
+    # reads without MULTI (which Redis refuses to queue when over maxmemory).
+    ready = people.ready(size=1000, downloads=2)
+    ticket = people.claim(ready).get_json()["ticket"]
+    storage_full()
+    fetched = people.fetch(ready.id, ticket)
+    assert fetched.status_code == 200 and fetched.get_data() == ready.ciphertext
+    assert people.owner(ready).status_code == 200
+
+
+def test_full_storage_still_lets_owners_delete_and_anyone_read_the_status(people, storage_full):
+    share = people.ready(size=1000)
+    storage_full()
+    assert people.status(share.id).status_code == 200
+    assert people.delete(share).status_code == 204
+    assert "deleted" in people.status(share.id).get_json()["message"]
+
+
+def test_the_storage_reserve_refuses_new_shares_but_serves_stored_ones(app, people, redis_client):
+    share = people.ready(size=1000)
+    reserve = app.config["STORAGE_RESERVE_BYTES"]
+    assert reserve > 2048, "the test needs a reserve larger than one small share"
+    redis_client.config_set("maxmemory", redis_client.info("memory")["used_memory"] + reserve // 2)
+    try:
+        refused = people.create(size=1000, expect=507)
+        assert refused["error"] == "Insufficient Storage"
+        assert people.download(share) == share.ciphertext
+    finally:
+        redis_client.config_set("maxmemory", 0)
