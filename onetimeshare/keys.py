@@ -22,6 +22,9 @@ PBKDF2_ITERATIONS = 600_000
 # Checked when opening a share: the iteration count comes from the server, and a hostile server
 # must not be able to make a recipient derive a cheap-to-guess key.
 MIN_PBKDF2_ITERATIONS = 600_000
+# A hostile server could name an absurd count to stall the client; the server itself refuses
+# to store more than this, so no honest share exceeds it.
+MAX_PBKDF2_ITERATIONS = 10_000_000
 PASSWORD_KEY_LENGTH = 32
 
 CONTENT_INFO = b"OneTimeShare v1 content"
@@ -94,6 +97,10 @@ def _stretch_password(password: str, params: PasswordParams) -> bytes:
     # bool is an int subclass; True iterations would be an obvious server bug, not a count.
     if not isinstance(params.iterations, int) or isinstance(params.iterations, bool):
         raise ProtocolError("password iterations must be an integer")
+    if params.iterations > MAX_PBKDF2_ITERATIONS:
+        raise ProtocolError(
+            f"password iterations {params.iterations} exceed the maximum {MAX_PBKDF2_ITERATIONS}"
+        )
     if params.iterations < MIN_PBKDF2_ITERATIONS:
         raise ProtocolError(
             f"password iterations {params.iterations} are below the minimum "

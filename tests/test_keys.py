@@ -94,6 +94,7 @@ def test_secret_of_wrong_length_or_type_is_refused(secret):
     [
         PasswordParams(salt=bytes(16), iterations=MIN_PBKDF2_ITERATIONS - 1),
         PasswordParams(salt=bytes(16), iterations=100),
+        PasswordParams(salt=bytes(16), iterations=10_000_001),
         PasswordParams(salt=bytes(16), iterations=0),
         PasswordParams(salt=bytes(16), iterations=-600_000),
         PasswordParams(salt=bytes(16), iterations=True),
@@ -104,7 +105,7 @@ def test_secret_of_wrong_length_or_type_is_refused(secret):
         PasswordParams(salt="A" * 16, iterations=PBKDF2_ITERATIONS),
     ],
     ids=[
-        "one below minimum", "100 (Firefox Send)", "zero", "negative", "bool", "float",
+        "one below minimum", "100 (Firefox Send)", "above maximum", "zero", "negative", "bool", "float",
         "text", "short salt", "empty salt", "text salt",
     ],
 )
