@@ -1,0 +1,369 @@
+// Encrypt and decrypt content as an RFC 8188 `aes128gcm` body, streaming (protocol.md §3).
+//
+// The body is a header (salt, rs, keyid) and records of rs bytes, each sealed with AES-128-GCM
+// under a nonce bound to its position, the last one marked by delimiter 0x02. Both directions are
+// TransformStreams that hold about one record, so any file can go through them:
+//
+//   file.stream().pipeThrough(encryptStream(keys.contentIkm))
+//   response.body.pipeThrough(decryptStream(keys.contentIkm))
+//
+// Byte for byte the same as onetimeshare/ece.py; tests/vectors/ece.json and rfc8188.json pin both.
+
+import { concatBytes, utf8Encode } from './encoding.js';
+import { IntegrityError, ProtocolError } from './errors.js';
+
+export const RECORD_SIZE = 65536; // docs/performance.md holds the measurement behind this choice
+export const TAG_LENGTH = 16;
+export const SALT_LENGTH = 16;
+export const KEY_LENGTH = 16; // AES-128
+export const NONCE_LENGTH = 12;
+// A record holds its tag, a delimiter and at least one byte of data: RFC 8188 §2.1.
+export const MIN_RECORD_SIZE = 18;
+// Readers buffer a whole record before they may release it, so this caps their memory.
+export const MAX_RECORD_SIZE = 16 * 1024 * 1024;
+export const HEADER_LENGTH = 21; // salt (16) + rs (4) + idlen (1), before the keyid
+export const MAX_KEYID_LENGTH = 255;
+export const DELIMITER = 0x01;
+export const LAST_DELIMITER = 0x02;
+export const KDF_HASH = 'SHA-256';
+// RFC 8188 §2.2-2.3 spell CEK = HMAC(PRK, "Content-Encoding: aes128gcm" || 0x00 || 0x01), which is
+// HKDF-Expand's first block for info "Content-Encoding: aes128gcm" || 0x00: WebCrypto's HKDF adds
+// the 0x01 itself. Using HKDF lets the CEK live only inside a non-extractable CryptoKey.
+const CEK_INFO = utf8Encode('Content-Encoding: aes128gcm\0');
+const NONCE_INFO = utf8Encode('Content-Encoding: nonce\0');
+
+/** Return the body size for a plaintext, which senders declare before uploading. */
+export function encryptedSize(plaintextLength, rs = RECORD_SIZE) {
+  checkRecordSize(rs, RangeError);
+  if (!Number.isSafeInteger(plaintextLength) || plaintextLength < 0) {
+    throw new RangeError(`plaintext length must be a non-negative integer, not ${plaintextLength}`);
+  }
+  const records = Math.max(1, Math.ceil(plaintextLength / dataPerRecord(rs)));
+  return HEADER_LENGTH + plaintextLength + (TAG_LENGTH + 1) * records;
+}
+
+/**
+ * Seal and open single records of one body; the nonce of record `seq` is bound to it.
+ *
+ * Encrypter and Decrypter are built on this. It is public so that tests can craft bodies a
+ * correct writer never produces (padding, a misplaced delimiter, and so on).
+ */
+export class RecordCipher {
+  /** Derive the content encryption key and base nonce of a body from its IKM and salt. */
+  static async create(ikm, salt) {
+    if (!(ikm instanceof Uint8Array)) throw new TypeError('ikm must be a Uint8Array');
+    if (!(salt instanceof Uint8Array) || salt.length !== SALT_LENGTH) {
+      throw new RangeError(`salt must be ${SALT_LENGTH} bytes`);
+    }
+    const base = await crypto.subtle.importKey('raw', ikm, 'HKDF', false, ['deriveKey', 'deriveBits']);
+    const [key, nonce] = await Promise.all([
+      crypto.subtle.deriveKey({ name: 'HKDF', hash: KDF_HASH, salt, info: CEK_INFO }, base,
+        { name: 'AES-GCM', length: KEY_LENGTH * 8 }, false, ['encrypt', 'decrypt']),
+      crypto.subtle.deriveBits({ name: 'HKDF', hash: KDF_HASH, salt, info: NONCE_INFO }, base,
+        NONCE_LENGTH * 8),
+    ]);
+    return new RecordCipher(key, new Uint8Array(nonce));
+  }
+
+  constructor(key, baseNonce) {
+    this.key = key;
+    this.baseNonce = baseNonce;
+  }
+
+  /** Return the nonce of record `seq`: the base nonce XOR the 96-bit big-endian record number. */
+  nonce(seq) {
+    const nonce = this.baseNonce.slice();
+    const view = new DataView(nonce.buffer);
+    // seq < 2**53, so it fits the low 64 bits; split it into two 32-bit words for the XOR.
+    view.setUint32(4, view.getUint32(4) ^ Math.floor(seq / 0x100000000));
+    view.setUint32(8, view.getUint32(8) ^ (seq >>> 0));
+    return nonce;
+  }
+
+  /** Encrypt one record whose plaintext already ends with its delimiter and padding. */
+  async seal(seq, padded) {
+    const params = { name: 'AES-GCM', iv: this.nonce(seq), tagLength: TAG_LENGTH * 8 };
+    return new Uint8Array(await crypto.subtle.encrypt(params, this.key, padded));
+  }
+
+  /** Decrypt one record: return data, delimiter and padding; IntegrityError if it is forged. */
+  async open(seq, record) {
+    const params = { name: 'AES-GCM', iv: this.nonce(seq), tagLength: TAG_LENGTH * 8 };
+    try {
+      return new Uint8Array(await crypto.subtle.decrypt(params, this.key, record));
+    } catch {
+      throw new IntegrityError(`record ${seq} does not authenticate: damaged data or wrong key`);
+    }
+  }
+}
+
+/**
+ * Transformer that encrypts a plaintext stream into one `aes128gcm` body.
+ *
+ * Emits the header, then each record as soon as more data shows it is not the last; only flush
+ * knows which record is last (delimiter 0x02), so one record, possibly full, is always held back.
+ * One fixed buffer holds that record and its delimiter, so memory stays at one record plus the
+ * input piece being processed, however the input is cut.
+ */
+export class Encrypter {
+  constructor(ikm, { salt, rs = RECORD_SIZE, keyid = new Uint8Array(0) } = {}) {
+    checkRecordSize(rs, RangeError);
+    if (!(ikm instanceof Uint8Array)) throw new TypeError('ikm must be a Uint8Array');
+    if (!(keyid instanceof Uint8Array) || keyid.length > MAX_KEYID_LENGTH) {
+      throw new RangeError(`keyid must be a Uint8Array of at most ${MAX_KEYID_LENGTH} bytes`);
+    }
+    // A caller-chosen salt is for test vectors; a reused salt would reuse the key and nonces.
+    salt = salt === undefined ? crypto.getRandomValues(new Uint8Array(SALT_LENGTH)) : salt;
+    if (!(salt instanceof Uint8Array) || salt.length !== SALT_LENGTH) {
+      throw new RangeError(`salt must be ${SALT_LENGTH} bytes`);
+    }
+    this.ikm = ikm.slice();
+    this.salt = salt.slice();
+    this.header = concatBytes(this.salt, uint32(rs), Uint8Array.of(keyid.length), keyid);
+    this.chunk = dataPerRecord(rs);
+    this.buffer = new Uint8Array(this.chunk + 1);
+    this.fill = 0;
+    this.seq = 0;
+    this.cipher = null;
+  }
+
+  async start(controller) {
+    this.cipher = await RecordCipher.create(this.ikm, this.salt);
+    this.ikm = null;
+    controller.enqueue(this.header);
+  }
+
+  async transform(piece, controller) {
+    let view = toBytes(piece);
+    const chunk = this.chunk;
+    if (this.fill) {
+      const need = chunk - this.fill;
+      if (view.length <= need) {
+        this.buffer.set(view, this.fill);
+        this.fill += view.length;
+        return;
+      }
+      // More data follows this record, so it is not the last one.
+      this.buffer.set(view.subarray(0, need), this.fill);
+      view = view.subarray(need);
+      await this.seal(chunk, false, controller);
+    }
+    // Seal every full chunk that still has at least one byte after it; subarray does not copy.
+    const full = Math.max(0, Math.floor((view.length - 1) / chunk));
+    for (let start = 0; start < full * chunk; start += chunk) {
+      this.buffer.set(view.subarray(start, start + chunk));
+      await this.seal(chunk, false, controller);
+    }
+    const rest = view.subarray(full * chunk);
+    this.buffer.set(rest);
+    this.fill = rest.length;
+  }
+
+  async flush(controller) {
+    // An empty plaintext still gets one record: the delimiter alone marks the end.
+    await this.seal(this.fill, true, controller);
+    this.buffer = null;
+  }
+
+  /** Seal the first `size` buffered bytes as one record; writers never add padding. */
+  async seal(size, last, controller) {
+    this.buffer[size] = last ? LAST_DELIMITER : DELIMITER;
+    // Awaited before the buffer is refilled, so reusing it can never race the encryption.
+    const record = await this.cipher.seal(this.seq, this.buffer.subarray(0, size + 1));
+    this.seq += 1;
+    this.fill = 0;
+    controller.enqueue(record);
+  }
+}
+
+/**
+ * Transformer that decrypts an `aes128gcm` body, passing on only authenticated plaintext.
+ *
+ * A record's plaintext is enqueued once it has authenticated and more data shows it is not the
+ * last; flush checks the last record (delimiter 0x02) and errors the stream with IntegrityError
+ * if the body was truncated. So a consumer must not present the output as the file until the
+ * stream has closed without error. The header's rs is checked as soon as it arrives.
+ */
+export class Decrypter {
+  constructor(ikm) {
+    if (!(ikm instanceof Uint8Array)) throw new TypeError('ikm must be a Uint8Array');
+    this.ikm = ikm.slice();
+    this.head = new Uint8Array(HEADER_LENGTH + MAX_KEYID_LENGTH);
+    this.headFill = 0;
+    this.cipher = null;
+    this.salt = null;
+    this.rs = null;
+    this.keyid = null;
+    this.buffer = null;
+    this.fill = 0;
+    this.seq = 0;
+  }
+
+  async transform(piece, controller) {
+    let view = toBytes(piece);
+    if (this.cipher === null) {
+      view = await this.readHeader(view);
+      if (view === null) return;
+    }
+    const rs = this.rs;
+    if (this.fill) {
+      const need = rs - this.fill;
+      if (view.length <= need) {
+        this.buffer.set(view, this.fill);
+        this.fill += view.length;
+        return;
+      }
+      // At least one byte follows this record, so it is not the last one.
+      this.buffer.set(view.subarray(0, need), this.fill);
+      view = view.subarray(need);
+      enqueue(controller, await this.openMiddle(this.buffer));
+      this.fill = 0;
+    }
+    const full = Math.max(0, Math.floor((view.length - 1) / rs));
+    for (let start = 0; start < full * rs; start += rs) {
+      enqueue(controller, await this.openMiddle(view.subarray(start, start + rs)));
+    }
+    const rest = view.subarray(full * rs);
+    this.buffer.set(rest);
+    this.fill = rest.length;
+  }
+
+  async flush(controller) {
+    if (this.cipher === null) throw new IntegrityError('body ended inside its header: truncated');
+    if (!this.fill) throw new IntegrityError('body ended without its last record: truncated');
+    if (this.fill < TAG_LENGTH + 1) {
+      throw new IntegrityError(`last record is only ${this.fill} bytes: truncated`);
+    }
+    const [data, last] = await this.open(this.buffer.subarray(0, this.fill));
+    if (!last) throw new IntegrityError('body ended without a record marked last: truncated');
+    this.buffer = null;
+    enqueue(controller, data);
+  }
+
+  /** Take the header from the front of the body; return the rest, or null until it is complete. */
+  async readHeader(view) {
+    let take = Math.min(view.length, HEADER_LENGTH - Math.min(this.headFill, HEADER_LENGTH));
+    this.head.set(view.subarray(0, take), this.headFill);
+    this.headFill += take;
+    view = view.subarray(take);
+    if (this.headFill < HEADER_LENGTH) return null;
+    const rs = new DataView(this.head.buffer).getUint32(SALT_LENGTH);
+    checkRecordSize(rs, ProtocolError);
+    const end = HEADER_LENGTH + this.head[HEADER_LENGTH - 1];
+    take = Math.min(view.length, end - this.headFill);
+    this.head.set(view.subarray(0, take), this.headFill);
+    this.headFill += take;
+    view = view.subarray(take);
+    if (this.headFill < end) return null;
+    this.salt = this.head.slice(0, SALT_LENGTH);
+    this.rs = rs;
+    this.keyid = this.head.slice(HEADER_LENGTH, end);
+    this.cipher = await RecordCipher.create(this.ikm, this.salt);
+    this.ikm = null;
+    // Sized once to a whole record (rs is bounded above) and never resized.
+    this.buffer = new Uint8Array(rs);
+    return view;
+  }
+
+  /** Open a record that more data follows; it must not claim to be the last. */
+  async openMiddle(record) {
+    const [data, last] = await this.open(record);
+    if (last) throw new IntegrityError(`record ${this.seq - 1} is marked last but more data follows`);
+    return data;
+  }
+
+  /** Authenticate and decrypt a record; return its data and whether it is marked last. */
+  async open(record) {
+    const seq = this.seq;
+    const padded = await this.cipher.open(seq, record);
+    this.seq += 1;
+    // Padding is zero bytes after the delimiter; writers add none, so usually this does not loop.
+    let end = padded.length - 1;
+    while (end >= 0 && padded[end] === 0) end -= 1;
+    if (end < 0) throw new IntegrityError(`record ${seq} has no delimiter`);
+    if (padded[end] !== DELIMITER && padded[end] !== LAST_DELIMITER) {
+      throw new IntegrityError(`record ${seq} has an invalid delimiter 0x${padded[end].toString(16).padStart(2, '0')}`);
+    }
+    return [padded.subarray(0, end), padded[end] === LAST_DELIMITER];
+  }
+}
+
+/**
+ * Return a TransformStream that encrypts plaintext pieces (Uint8Array or ArrayBuffer, any size)
+ * into one body. `salt` is for test vectors only (random by default); `keyid` is empty by default.
+ */
+export function encryptStream(ikm, { salt, rs = RECORD_SIZE, keyid } = {}) {
+  return new TransformStream(new Encrypter(ikm, { salt, rs, keyid }));
+}
+
+/** Return a TransformStream that decrypts a body, erroring with IntegrityError or ProtocolError. */
+export function decryptStream(ikm) {
+  return new TransformStream(new Decrypter(ikm));
+}
+
+/** Encrypt a whole plaintext in memory (small notes, tests); same options as encryptStream. */
+export async function encryptBytes(ikm, bytes, options = {}) {
+  return collect(readableOf(bytes).pipeThrough(encryptStream(ikm, options)));
+}
+
+/** Decrypt a whole body in memory; rejects with IntegrityError or ProtocolError. */
+export async function decryptBytes(ikm, bytes) {
+  return collect(readableOf(bytes).pipeThrough(decryptStream(ikm)));
+}
+
+function readableOf(bytes) {
+  const data = toBytes(bytes);
+  return new ReadableStream({
+    start(controller) {
+      controller.enqueue(data);
+      controller.close();
+    },
+  });
+}
+
+async function collect(readable) {
+  const parts = [];
+  let length = 0;
+  const reader = readable.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    parts.push(value);
+    length += value.length;
+  }
+  const out = new Uint8Array(length);
+  let offset = 0;
+  for (const part of parts) {
+    out.set(part, offset);
+    offset += part.length;
+  }
+  return out;
+}
+
+function enqueue(controller, data) {
+  if (data.length) controller.enqueue(data); // a data-less record has nothing to pass on
+}
+
+function toBytes(piece) {
+  if (piece instanceof Uint8Array) return piece;
+  if (piece instanceof ArrayBuffer) return new Uint8Array(piece);
+  if (ArrayBuffer.isView(piece)) return new Uint8Array(piece.buffer, piece.byteOffset, piece.byteLength);
+  throw new TypeError('stream pieces must be Uint8Array, ArrayBuffer or another ArrayBufferView');
+}
+
+function uint32(value) {
+  const out = new Uint8Array(4);
+  new DataView(out.buffer).setUint32(0, value);
+  return out;
+}
+
+/** Return the plaintext bytes a full record carries: rs minus tag and delimiter. */
+function dataPerRecord(rs) {
+  return rs - TAG_LENGTH - 1;
+}
+
+function checkRecordSize(rs, ErrorClass) {
+  if (!Number.isInteger(rs) || rs < MIN_RECORD_SIZE || rs > MAX_RECORD_SIZE) {
+    throw new ErrorClass(`record size ${rs} is outside ${MIN_RECORD_SIZE}..${MAX_RECORD_SIZE}`);
+  }
+}

@@ -1,0 +1,151 @@
+// Metadata blobs (protocol.md §4): round trips, padding, fresh IVs, and refusals.
+
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+
+import { b64uDecode, b64uEncode, concatBytes, utf8Encode } from '../../static/js/crypto/encoding.js';
+import { IntegrityError, ProtocolError } from '../../static/js/crypto/errors.js';
+import {
+  decryptMetadata, encryptMetadata, IV_LENGTH, MAX_METADATA_CHARS, METADATA_PAD, TAG_LENGTH,
+} from '../../static/js/crypto/metadata.js';
+
+const KEY = Uint8Array.from({ length: 32 }, (_, i) => i * 7);
+const OTHER_KEY = Uint8Array.from({ length: 32 }, (_, i) => i * 7 + 1);
+const FILE = { kind: 'file', name: 'Résumé – 2024.pdf', type: 'application/pdf', size: 48213 };
+
+/** Seal arbitrary plaintext bytes as a blob, the way a careless or hostile writer might. */
+async function sealRaw(plaintext, key = KEY) {
+  const iv = new Uint8Array(IV_LENGTH);
+  const handle = await crypto.subtle.importKey('raw', key, 'AES-GCM', false, ['encrypt']);
+  return b64uEncode(concatBytes(iv, new Uint8Array(await crypto.subtle.encrypt({ name: 'AES-GCM', iv }, handle, plaintext))));
+}
+
+async function openRaw(blob, key = KEY) {
+  const raw = b64uDecode(blob);
+  const handle = await crypto.subtle.importKey('raw', key, 'AES-GCM', false, ['decrypt']);
+  return new Uint8Array(await crypto.subtle.decrypt({ name: 'AES-GCM', iv: raw.subarray(0, IV_LENGTH) }, handle, raw.subarray(IV_LENGTH)));
+}
+
+describe('round trips', () => {
+  for (const metadata of [
+    FILE,
+    { kind: 'files', name: 'photos.zip', type: 'application/zip', size: 9, files: [{ name: '日本の海.jpg', size: 4 }, { name: 'фото', size: 5 }] },
+    { kind: 'text', name: 'note.txt', type: 'text/plain;charset=utf-8', size: 0 },
+    { kind: 'file', name: 'a"b\\c\n\u0001\u2028.txt', type: '', size: 1, future: { field: [1, null, true] } },
+    {},
+  ]) {
+    test(`${JSON.stringify(metadata).slice(0, 60)}`, async () => {
+      const blob = await encryptMetadata(metadata, KEY);
+      assert.deepEqual(await decryptMetadata(blob, KEY), metadata);
+    });
+  }
+
+  test('the plaintext is compact JSON padded with spaces to a multiple of 128 bytes', async () => {
+    for (const name of ['', 'a', 'x'.repeat(60), 'y'.repeat(61), 'z'.repeat(300)]) {
+      const metadata = { kind: 'file', name, size: 1 };
+      const blob = await encryptMetadata(metadata, KEY);
+      const plaintext = await openRaw(blob);
+      const json = utf8Encode(JSON.stringify(metadata));
+      assert.equal(plaintext.length % METADATA_PAD, 0);
+      assert.equal(plaintext.length, Math.max(METADATA_PAD, Math.ceil(json.length / METADATA_PAD) * METADATA_PAD));
+      assert.deepEqual(plaintext.subarray(0, json.length), json);
+      assert.ok(plaintext.subarray(json.length).every((byte) => byte === 0x20));
+      assert.equal(b64uDecode(blob).length, IV_LENGTH + plaintext.length + TAG_LENGTH);
+    }
+  });
+
+  test('names of nearly the same length give blobs of the same length', async () => {
+    const a = await encryptMetadata({ ...FILE, name: 'a.pdf' }, KEY);
+    const b = await encryptMetadata({ ...FILE, name: 'a-much-longer-name.pdf' }, KEY);
+    assert.equal(a.length, b.length);
+  });
+
+  test('every blob gets a fresh IV', async () => {
+    const a = await encryptMetadata(FILE, KEY);
+    const b = await encryptMetadata(FILE, KEY);
+    assert.notEqual(a, b);
+    assert.notDeepEqual(b64uDecode(a).subarray(0, IV_LENGTH), b64uDecode(b).subarray(0, IV_LENGTH));
+  });
+
+  test('a given IV is used as is', async () => {
+    const iv = Uint8Array.from({ length: 12 }, (_, i) => i);
+    const blob = await encryptMetadata(FILE, KEY, { iv });
+    assert.deepEqual(b64uDecode(blob).subarray(0, IV_LENGTH), iv);
+    assert.equal(blob, await encryptMetadata(FILE, KEY, { iv }));
+  });
+});
+
+describe('decryptMetadata refuses', () => {
+  test('a wrong key with IntegrityError', async () => {
+    await assert.rejects(decryptMetadata(await encryptMetadata(FILE, KEY), OTHER_KEY), IntegrityError);
+  });
+
+  test('any flipped bit with IntegrityError', async () => {
+    const raw = b64uDecode(await encryptMetadata(FILE, KEY));
+    for (const offset of [0, 11, 12, 50, raw.length - 17, raw.length - 1]) {
+      const damaged = raw.slice();
+      damaged[offset] ^= 0x10;
+      await assert.rejects(decryptMetadata(b64uEncode(damaged), KEY), IntegrityError, `offset ${offset}`);
+    }
+  });
+
+  test('a truncated blob', async () => {
+    const raw = b64uDecode(await encryptMetadata(FILE, KEY));
+    await assert.rejects(decryptMetadata(b64uEncode(raw.subarray(0, raw.length - 1)), KEY), IntegrityError);
+    await assert.rejects(decryptMetadata(b64uEncode(raw.subarray(0, IV_LENGTH + TAG_LENGTH - 1)), KEY), ProtocolError);
+    await assert.rejects(decryptMetadata('', KEY), ProtocolError);
+  });
+
+  for (const [label, blob] of [['padding', 'AAAA=='], ['standard base64', '+/+/'], ['a space', 'AAAA AAAA'],
+    ['not text', new Uint8Array(40)], ['null', null], ['too long', 'A'.repeat(MAX_METADATA_CHARS + 4)]]) {
+    test(`a malformed blob (${label}) with ProtocolError`, async () => {
+      await assert.rejects(decryptMetadata(blob, KEY), ProtocolError);
+    });
+  }
+
+  for (const [label, text] of [['an array', '[1,2]'], ['a string', '"file"'], ['a number', '42'],
+    ['null', 'null'], ['not JSON', '{kind: file}'], ['NaN', '{"size": NaN}'], ['empty', '   ']]) {
+    test(`authenticated plaintext that is ${label}`, async () => {
+      await assert.rejects(decryptMetadata(await sealRaw(utf8Encode(text)), KEY), ProtocolError);
+    });
+  }
+
+  test('authenticated plaintext that is not UTF-8, or starts with a byte order mark', async () => {
+    await assert.rejects(decryptMetadata(await sealRaw(Uint8Array.of(0x7b, 0xff, 0x7d)), KEY), ProtocolError);
+    await assert.rejects(decryptMetadata(await sealRaw(utf8Encode('\ufeff{"kind":"file"}')), KEY), ProtocolError);
+  });
+
+  test('accepts unpadded plaintext and keeps unknown fields', async () => {
+    assert.deepEqual(await decryptMetadata(await sealRaw(utf8Encode('{"kind":"text","x":1}')), KEY), { kind: 'text', x: 1 });
+  });
+
+  test('a key that is not 32 bytes', async () => {
+    const blob = await encryptMetadata(FILE, KEY);
+    await assert.rejects(decryptMetadata(blob, KEY.subarray(0, 16)), TypeError);
+  });
+});
+
+describe('encryptMetadata refuses', () => {
+  for (const [label, value] of [['null', null], ['an array', [FILE]], ['a string', 'file']]) {
+    test(`metadata that is ${label}`, async () => {
+      await assert.rejects(encryptMetadata(value, KEY), TypeError);
+    });
+  }
+
+  test('numbers JSON cannot hold', async () => {
+    await assert.rejects(encryptMetadata({ ...FILE, size: NaN }, KEY), TypeError);
+    await assert.rejects(encryptMetadata({ ...FILE, size: Infinity }, KEY), TypeError);
+  });
+
+  test('a bad key or IV', async () => {
+    await assert.rejects(encryptMetadata(FILE, new Uint8Array(16)), TypeError);
+    await assert.rejects(encryptMetadata(FILE, KEY, { iv: new Uint8Array(16) }), TypeError);
+  });
+
+  test('metadata larger than the server stores', async () => {
+    await assert.rejects(encryptMetadata({ ...FILE, name: 'n'.repeat(6000) }, KEY), RangeError);
+    // Just below the limit still works: 12 + 6016 + 16 bytes are 8059 characters.
+    const blob = await encryptMetadata({ name: 'n'.repeat(6000) }, KEY);
+    assert.ok(blob.length <= MAX_METADATA_CHARS);
+  });
+});
