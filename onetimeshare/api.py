@@ -16,13 +16,17 @@ DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 
 
 class ApiError(OneTimeShareError):
-    """The server refused a request; `status` and the server's `message` say why."""
+    """The server refused a request; `status` and the server's `message` say why.
 
-    def __init__(self, status, message, body=None):
+    `retry_after` holds the seconds of a `Retry-After` header (429, 503), else None.
+    """
+
+    def __init__(self, status, message, body=None, retry_after=None):
         super().__init__(message)
         self.status = status
         self.message = message
         self.body = body or {}
+        self.retry_after = retry_after
 
 
 class NotFound(ApiError):
@@ -38,7 +42,12 @@ class Forbidden(ApiError):
 
 
 class TooManyAttempts(ApiError):
-    """429: too many wrong proofs on this share for now."""
+    """429: too many wrong proofs on this share for now, or too many requests from this address."""
+
+
+class ClaimsLocked(TooManyAttempts):
+    """429 from a claim: the share is locked after wrong proofs (or this address claims too
+    often); nothing was consumed, and `retry_after` says when to try again."""
 
 
 class Unavailable(ApiError):
@@ -58,7 +67,10 @@ def raise_for_answer(response):
         message = body.get("message") or response.reason_phrase
     except (ValueError, AttributeError):
         body, message = {}, f"HTTP {response.status_code} {response.reason_phrase}"
-    raise _ERRORS.get(response.status_code, ApiError)(response.status_code, message, body)
+    retry_after = response.headers.get("Retry-After", "")
+    retry_after = int(retry_after) if retry_after.isdigit() else None
+    raise _ERRORS.get(response.status_code, ApiError)(response.status_code, message, body,
+                                                      retry_after)
 
 
 def _bearer(token):
@@ -110,7 +122,13 @@ class ShareApi:
 
     def claim(self, share_id, auth_token):
         """Claim one download with the proof; return the ticket and layout."""
-        return self._call("POST", f"/shares/{share_id}/claim", headers=_bearer(auth_token)).json()
+        try:
+            response = self._call("POST", f"/shares/{share_id}/claim",
+                                  headers=_bearer(auth_token))
+        except TooManyAttempts as locked:
+            raise ClaimsLocked(locked.status, locked.message, locked.body,
+                               locked.retry_after) from None
+        return response.json()
 
     @contextlib.contextmanager
     def content(self, share_id, ticket, start=0):

@@ -1,0 +1,151 @@
+"""Drive the `onetimeshare` command as a user would: a subprocess with its own state and config.
+
+`Cli.run` starts `python -m onetimeshare.cli` in a new session (so it has no terminal to ask a
+password on) with XDG_STATE_HOME and XDG_CONFIG_HOME in the test's directory, and returns its
+exit code, stdout and stderr, and its peak memory. `CuttingRelay` is a loopback TCP relay that
+cuts the first connection carrying more than N bytes to the client, once: a dropped download.
+"""
+
+import contextlib
+import os
+import re
+import socket
+import subprocess
+import sys
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from tests.processes import ROOT
+from tests.recording import RecordingProxy
+
+LINK = re.compile(r"^http://127\.0\.0\.1:\d+/s/[A-Za-z0-9_-]{22}#[A-Za-z0-9_-]{22}$")
+
+
+@dataclass
+class Result:
+    code: int
+    stdout: bytes
+    stderr: str
+    max_rss_kib: int
+
+    @property
+    def text(self):
+        return self.stdout.decode()
+
+
+class Cli:
+    """The command, run with a private home for its state and config files."""
+
+    def __init__(self, home: Path, server: str | None):
+        self.home = home
+        home.mkdir(parents=True, exist_ok=True)
+        self.env = {key: value for key, value in os.environ.items()
+                    if not key.startswith("ONETIMESHARE_")}
+        # PYTHONPATH: the checkout's package, whatever the state of the venv's editable install.
+        self.env.update(XDG_STATE_HOME=str(home / "state"), XDG_CONFIG_HOME=str(home / "config"),
+                        PYTHONPATH=str(ROOT))
+        if server:
+            self.env["ONETIMESHARE_SERVER"] = server
+
+    @property
+    def state_file(self):
+        return self.home / "state" / "onetimeshare" / "shares.json"
+
+    def run(self, *args, input=b"", env=None, cwd=None) -> Result:
+        """Run `onetimeshare ARGS`; stdin is `input` (bytes) or an open file."""
+        stdin = subprocess.PIPE if isinstance(input, bytes) else input
+        process = subprocess.Popen(
+            [sys.executable, "-m", "onetimeshare.cli", *map(str, args)],
+            cwd=cwd or self.home, env={**self.env, **(env or {})}, stdin=stdin,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
+        )
+        stdout, stderr = _communicate(process, input if isinstance(input, bytes) else None)
+        # wait4 gives this child's own peak RSS (ru_maxrss, KiB on Linux), not a sum of children.
+        _, status, usage = os.wait4(process.pid, 0)
+        process.returncode = os.waitstatus_to_exitcode(status)
+        return Result(process.returncode, stdout, stderr.decode(errors="replace"),
+                      usage.ru_maxrss)
+
+    def ok(self, *args, **kwargs) -> Result:
+        result = self.run(*args, **kwargs)
+        assert result.code == 0, result.stderr
+        return result
+
+    def send(self, *args, **kwargs) -> str:
+        """Send and return the link, checking stdout holds the link and nothing else."""
+        link = self.ok("send", *args, **kwargs).text
+        assert link.endswith("\n") and LINK.match(link.strip()), link
+        return link.strip()
+
+
+def _communicate(process, data, timeout=120):
+    """Like Popen.communicate, but without reaping the child, so wait4 can read its usage."""
+    out, err = bytearray(), bytearray()
+    readers = [threading.Thread(target=_drain, args=(process.stdout, out), daemon=True),
+               threading.Thread(target=_drain, args=(process.stderr, err), daemon=True)]
+    for reader in readers:
+        reader.start()
+    if process.stdin:
+        try:
+            process.stdin.write(data)
+        except BrokenPipeError:
+            pass
+        process.stdin.close()
+    for reader in readers:
+        reader.join(timeout)
+    return bytes(out), bytes(err)
+
+
+def _drain(stream, into):
+    while data := stream.read(1 << 16):
+        into += data
+    stream.close()
+
+
+class CuttingRelay(RecordingProxy):
+    """Relay to `target_port` like RecordingProxy (which keeps what clients send, to see their
+    Range headers), but cut the first connection that carries more than `cut_after` bytes to
+    the client, right there, once."""
+
+    def __init__(self, target_port, cut_after):
+        self.cut_after = cut_after
+        self.cuts = 0
+        super().__init__(target_port)
+
+    def _pump(self, source, sink, record):
+        if record:  # client to server: recorded by RecordingProxy
+            return super()._pump(source, sink, record)
+        relayed = 0
+        try:
+            while data := source.recv(1 << 16):
+                if relayed + len(data) > self.cut_after and self._take_the_cut():
+                    sink.sendall(data[: self.cut_after - relayed])
+                    break
+                relayed += len(data)
+                sink.sendall(data)
+        except OSError:
+            pass
+        finally:
+            # Closing both ends the connection for the client and for the other direction's pump.
+            for sock in (source, sink):
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+                sock.close()
+
+    def _take_the_cut(self):
+        with self.lock:
+            if self.cuts:
+                return False
+            self.cuts = 1
+            return True
+
+
+def corrupt_first_chunk(redis_client, share_id):
+    """Flip one bit in the middle of the first stored ciphertext chunk, keeping its length."""
+    key = f"ots:{{{share_id}}}:data"
+    chunk = bytearray(redis_client.hget(key, "0"))
+    chunk[len(chunk) // 2] ^= 0x01
+    redis_client.hset(key, "0", bytes(chunk))
+
+
