@@ -31,6 +31,9 @@ worker_class = "gthread"
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", 120))
 graceful_timeout = 30
 keepalive = 5
+# Gunicorn >= 25 opens a control socket under $HOME; several instances on one machine (or a
+# container user without a home) would collide on it, and nothing here uses it.
+control_socket_disable = True
 # Access logs would record share ids in request paths; errors go to stderr without them.
 accesslog = None
 errorlog = "-"

