@@ -44,7 +44,7 @@ _embedded = {}
 
 def on_starting(server):
     """Start the embedded Redis in the master, before any worker exists."""
-    if os.environ.get("REDIS_URL"):
+    if os.environ.get("REDIS_URL") or os.environ.get("REDIS_CLUSTER_NODES"):
         return
     config = load_config()
     url, process = embedded_redis.start(config["DATA_DIR"], config["EMBEDDED_REDIS_MAXMEMORY"])

@@ -3,10 +3,13 @@
 Views never talk to Redis: they call the plainly named functions here. Each decision that must
 hold under concurrency (count a download, accept a chunk, delete after the last fetch) is one Lua
 script run atomically by Redis, never a read and a write in two round trips. All keys of a share
-carry the hash tag `{<id>}`, so every script touches a single Redis Cluster slot.
+carry the hash tag `{<id>}`, so every script touches a single Redis Cluster slot: with
+REDIS_CLUSTER_NODES set, the same scripts run unchanged on the node that owns the share
+(`server/redis_client.py` builds the client).
 """
 
 import base64
+import functools
 import hashlib
 import hmac
 import secrets
@@ -16,13 +19,14 @@ from importlib import resources
 import redis
 from flask import current_app
 
-from . import embedded_redis
+from .redis_client import CLUSTER_TROUBLE, Connection, StorageUnavailable
 
 EXTENSION_KEY = "onetimeshare.redis"
 SCRIPT_NAMES = ("create", "put_chunk", "finalize", "claim", "read_chunk", "complete", "delete")
 ID_BYTES = 16
 TOKEN_BYTES = 32
-
+#: A node that cannot answer (StorageUnavailable is a ConnectionError).
+UNREACHABLE = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, *CLUSTER_TROUBLE)
 
 class StoreError(Exception):
     """A share operation refused by the store; `kind` names why, `detail` adds a value."""
@@ -45,34 +49,54 @@ class Claim:
 
 
 def init_app(app):
-    """Connect to Redis (embedded by default) and load the scripts, once per app."""
-    url = app.config["REDIS_URL"] or embedded_redis.ensure_running(
-        app.config["DATA_DIR"], app.config["EMBEDDED_REDIS_MAXMEMORY"]
-    )
-    client = redis.Redis.from_url(
-        url,
-        socket_connect_timeout=2,
-        socket_timeout=30,
-        health_check_interval=10,
-        retry_on_timeout=False,
-    )
+    """Set up the Redis or Redis Cluster client and register the scripts, once per app."""
     prelude = _lua("common")
-    scripts = {name: client.register_script(prelude + _lua(name)) for name in SCRIPT_NAMES}
-    app.extensions[EXTENSION_KEY] = (client, scripts)
+    scripts = {name: prelude + _lua(name) for name in SCRIPT_NAMES}
+    app.extensions[EXTENSION_KEY] = Connection(app.config, scripts)
+
+
+def client(app=None):
+    """Return the app's redis-py client (`Redis`, or `RedisCluster` on a cluster).
+
+    For modules that keep data of their own in the same Redis; share data goes through the
+    functions below.
+    """
+    return _connection(app).client
+
+
+def _connection(app=None):
+    return (app or current_app).extensions[EXTENSION_KEY]
 
 
 def _lua(name):
     return resources.files(__package__).joinpath("lua", f"{name}.lua").read_text("utf-8")
 
 
-def _client():
-    return current_app.extensions[EXTENSION_KEY][0]
+def _available(function):
+    """Report cluster trouble as `StorageUnavailable`, which the API answers with 503."""
+
+    @functools.wraps(function)
+    def wrapper(*args, **kwargs):
+        try:
+            return function(*args, **kwargs)
+        except CLUSTER_TROUBLE as error:
+            raise StorageUnavailable(f"{type(error).__name__}: {error}") from error
+
+    return wrapper
 
 
 def _run(script, share_id, *args):
     """Run a named script on the share's keys and decode its status word."""
-    script = current_app.extensions[EXTENSION_KEY][1][script]
-    reply = script(keys=share_keys(share_id), args=args)
+    connection = _connection()
+    script = connection.scripts[script]
+    keys = share_keys(share_id)
+    try:
+        reply = connection.client.evalsha(script.sha, len(keys), *keys, *args)
+    except redis.exceptions.NoScriptError:
+        # Load it where the keys live. redis-py's own fallback loads it on every primary, so
+        # one node down would fail shares on the healthy nodes that lack the script.
+        connection.node_client(keys[0]).script_load(script.script)
+        reply = connection.client.evalsha(script.sha, len(keys), *keys, *args)
     return reply[0].decode(), reply[1:]
 
 
@@ -101,42 +125,124 @@ def new_token(nbytes=TOKEN_BYTES):
     return secrets.token_urlsafe(nbytes)
 
 
+@_available
 def ping():
-    """Return True when Redis answers; readiness checks use it."""
-    return bool(_client().ping())
+    """Return True when Redis answers; readiness checks use it.
+
+    On a cluster: when a node answers and reports the cluster able to serve (`cluster_state:ok`).
+    A primary down with `cluster-require-full-coverage no` leaves the state ok: only its own
+    shares answer 503, so the instance stays ready for all the others.
+    """
+    connection = _connection()
+    if connection.cluster:
+        state = connection.cluster_state()
+        if state != "ok":
+            raise StorageUnavailable(f"cluster_state:{state}")
+        return True
+    return bool(connection.client.ping())
 
 
-def memory_info():
-    """Return Redis's INFO memory section (used_memory, maxmemory, ...)."""
-    return _client().info("memory")
+@_available
+def memory_info(share_id=None):
+    """Return INFO memory (used_memory, maxmemory, ...) of the Redis that holds the shares.
+
+    On a cluster: of the primary that owns `share_id`'s slot; without an id, the primaries' sums
+    (maxmemory 0, "no limit", when any primary has none), each primary's own under "nodes".
+    """
+    connection = _connection()
+    if not connection.cluster:
+        return connection.client.info("memory")
+    if share_id is not None:
+        return connection.node_client(share_keys(share_id)[0]).info("memory")
+    nodes = {name: node.info("memory") for name, node in connection.primary_clients().items()}
+    limits = [int(memory.get("maxmemory", 0)) for memory in nodes.values()]
+    return {
+        "used_memory": sum(int(memory["used_memory"]) for memory in nodes.values()),
+        "maxmemory": 0 if 0 in limits else sum(limits),
+        "nodes": nodes,
+    }
 
 
-def ensure_room(nbytes, reserve):
+@_available
+def ensure_room(nbytes, reserve, share_id=None):
     """Refuse (StoreError "storage_full") a write of `nbytes` that would eat into the reserve.
 
     Redis with noeviction refuses *every* write once it is over maxmemory, claims included.
     Keeping `reserve` bytes free for the small writes of claims and completions means a full
     server still hands out, and then deletes, the shares it already holds.
+
+    On a cluster the write lands on the node that owns `share_id`, so that node is checked.
+    Without an id every primary that answers must have room, since the write could land on any
+    of them (one that does not answer would refuse the write itself).
     """
-    memory = memory_info()
-    limit = int(memory.get("maxmemory", 0))
-    if limit and int(memory["used_memory"]) + nbytes + reserve > limit:
+    connection = _connection()
+    if share_id is not None or not connection.cluster:
+        memories = [memory_info(share_id)]
+    else:
+        memories = []
+        for node in connection.primary_clients().values():
+            try:
+                memories.append(node.info("memory"))
+            except UNREACHABLE:
+                pass
+    if not all(_has_room(memory, nbytes, reserve) for memory in memories):
         raise StoreError("storage_full")
 
 
-def create_share(fields, expires_in, upload_idle):
-    """Store a new share in state "uploading"; return (id, owner token, expiry in ms)."""
+def _has_room(memory, nbytes, reserve):
+    limit = int(memory.get("maxmemory", 0))
+    return not limit or int(memory["used_memory"]) + nbytes + reserve <= limit
+
+
+@_available
+def create_share(fields, expires_in, upload_idle, reserve=None):
+    """Store a new share in state "uploading"; return (id, owner token, expiry in ms).
+
+    The id is drawn first. With `reserve`, room for the declared size is then checked on the
+    Redis that will hold it, as `ensure_room` does. On a cluster an id whose node is full or
+    does not answer is drawn again, so new shares go to the nodes that can take them; the share
+    is refused only when no primary can (503 if one is down, else "storage_full").
+    """
     owner_token = new_token()
     args = [expires_in * 1000, upload_idle * 1000]
     for name, value in {**fields, "owner": digest(owner_token)}.items():
         args += [name, value]
+    connection = _connection()
+    full, down = set(), {}  # node names, each asked once at most
     while True:
         share_id = new_token(ID_BYTES)
-        status, rest = _run("create", share_id, *args)
-        if status == "ok":
-            return share_id, owner_token, int(rest[0])
+        node = _node_name(connection, share_id)
+        if node in full or node in down:
+            continue
+        try:
+            if reserve is not None and not _has_room(memory_info(share_id),
+                                                     int(fields["size"]), reserve):
+                full.add(node)
+            else:
+                status, rest = _run("create", share_id, *args)
+                if status == "ok":
+                    return share_id, owner_token, int(rest[0])
+                continue  # "exists": an id already taken
+        except UNREACHABLE as error:
+            if not connection.cluster:
+                raise
+            # An abandoned half-created share, if the script ran after all, expires by itself.
+            down[node] = error
+        if len(full) + len(down) == len(connection.primary_clients()):
+            if down:
+                error = next(iter(down.values()))
+                raise StorageUnavailable("no primary can take a new share") from error
+            raise StoreError("storage_full")
 
 
+def _node_name(connection, share_id):
+    """Name the node that will hold `share_id` (from the client's slot map: no round trip)."""
+    if not connection.cluster:
+        return "redis"
+    return connection.client.get_node_from_key(share_keys(share_id)[0]).name
+
+
+@_available
 def put_chunk(share_id, owner_token, index, data, upload_idle):
     """Store chunk `index` (idempotent); return how many chunks are stored."""
     status, rest = _run("put_chunk", share_id, digest(owner_token), index, data, upload_idle * 1000)
@@ -144,12 +250,14 @@ def put_chunk(share_id, owner_token, index, data, upload_idle):
     return int(rest[0])
 
 
+@_available
 def finalize(share_id, owner_token):
     """Open a fully uploaded share to claimants."""
     status, rest = _run("finalize", share_id, digest(owner_token))
     _raise_unless_ok(status, [int(i) for i in rest] if status == "incomplete" else rest)
 
 
+@_available
 def claim(share_id, proof, claim_idle, failures_max, failure_window):
     """Check the proof and count one download; return the winner's `Claim`."""
     ticket = new_token()
@@ -162,6 +270,7 @@ def claim(share_id, proof, claim_idle, failures_max, failure_window):
     return Claim(ticket, size, chunk_size, chunks, deadline)
 
 
+@_available
 def check_ticket(share_id, ticket, claim_idle):
     """Return (size, chunk_size, chunks) for a live claim whose content is still stored."""
     status, rest = _run("read_chunk", share_id, digest(ticket), claim_idle * 1000, -1)
@@ -169,6 +278,7 @@ def check_ticket(share_id, ticket, claim_idle):
     return int(rest[0]), int(rest[1]), int(rest[2])
 
 
+@_available
 def read_chunk(share_id, ticket, index, claim_idle):
     """Return the bytes of chunk `index` for a live claim, keeping the claim alive."""
     status, rest = _run("read_chunk", share_id, digest(ticket), claim_idle * 1000, index)
@@ -176,6 +286,7 @@ def read_chunk(share_id, ticket, index, claim_idle):
     return rest[3]
 
 
+@_available
 def complete_fetch(share_id, ticket):
     """Mark a claim's fetch complete; return True when the ciphertext was deleted."""
     status, rest = _run("complete", share_id, digest(ticket))
@@ -183,24 +294,27 @@ def complete_fetch(share_id, ticket):
     return rest[0] == b"deleted"
 
 
+@_available
 def delete_share(share_id, owner_token):
     """Delete the share's content now, leaving a tombstone until its expiry."""
     status, rest = _run("delete", share_id, digest(owner_token))
     _raise_unless_ok(status, rest)
 
 
+@_available
 def share_fields(share_id):
     """Return the share hash as a str dict (empty when unknown or expired)."""
-    raw = _client().hgetall(share_keys(share_id)[0])
+    raw = client().hgetall(share_keys(share_id)[0])
     return {key.decode(): value.decode() for key, value in raw.items()}
 
 
+@_available
 def owner_fields(share_id, owner_token):
     """Return the share hash and the stored chunk indexes, for its owner only."""
     keys = share_keys(share_id)
     # No MULTI: Redis refuses to queue commands in a transaction when over maxmemory, and this
     # read must work on a full server. A chunk landing in between is harmless to report.
-    with _client().pipeline(transaction=False) as pipe:
+    with client().pipeline(transaction=False) as pipe:
         pipe.hgetall(keys[0])
         pipe.hkeys(keys[1])
         raw, indexes = pipe.execute()

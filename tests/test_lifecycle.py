@@ -24,11 +24,12 @@ def test_round_trip_returns_identical_bytes_then_410(sharing):
 
 def test_status_changes_nothing(sharing, redis_client):
     share = sharing.ready(size=5000, downloads=2)
-    before = {key: redis_client.dump(key) for key in redis_client.keys()}
+    # Share keys only: the rate limiter's per-client counters are not share state.
+    before = {key: redis_client.dump(key) for key in redis_client.keys("ots:*")}
     for _ in range(5):
         body = sharing.status(share.id).get_json()
         assert body["downloads_left"] == 2 and body["state"] == "ready"
-    after = {key: redis_client.dump(key) for key in redis_client.keys()}
+    after = {key: redis_client.dump(key) for key in redis_client.keys("ots:*")}
     assert before == after
 
 
@@ -60,7 +61,7 @@ def test_ciphertext_is_deleted_when_the_last_fetch_completes(sharing, redis_clie
     assert redis_client.exists(f"ots:{{{share.id}}}:data") == 1
     assert sharing.fetch(share.id, ticket).get_data() == share.ciphertext
     assert redis_client.keys("*:data") == []
-    assert sorted(redis_client.keys()) == [f"ots:{{{share.id}}}:share".encode()]
+    assert sorted(redis_client.keys("ots:*")) == [f"ots:{{{share.id}}}:share".encode()]
     tombstone = redis_client.hgetall(f"ots:{{{share.id}}}:share")
     assert b"verifier" not in tombstone and b"meta" not in tombstone
     assert 0 < redis_client.pttl(f"ots:{{{share.id}}}:share") <= 3600 * 1000

@@ -1,0 +1,134 @@
+"""Build the Redis client the store talks through: one Redis server, or a Redis Cluster.
+
+With REDIS_CLUSTER_NODES set, redis-py's `RedisCluster` routes every command and every script by
+the slot of its keys; a share's keys all carry the hash tag `{<id>}`, so they share one slot and
+one node, and nothing the store does ever spans two nodes. Otherwise a plain `Redis` client talks
+to REDIS_URL, or to the embedded redis-server.
+
+The store asks this module which node holds a key (for that node's memory, and to load a script
+there), and gets cluster trouble reported as `StorageUnavailable`: a `ConnectionError`, which the
+API already answers with 503 and Retry-After.
+"""
+
+import threading
+
+import redis
+from redis.backoff import NoBackoff
+from redis.cluster import ClusterNode, RedisCluster
+from redis.connection import parse_url
+from redis.retry import Retry
+
+from . import embedded_redis
+
+CLIENT_OPTIONS = {
+    "socket_connect_timeout": 2,
+    "socket_timeout": 30,
+    "health_check_interval": 10,
+    "retry_on_timeout": False,
+}
+#: A command hitting a dead node is retried this often (each retry re-reads the slot map).
+#: Few: a failover takes seconds, during which clients are better told 503 and Retry-After.
+CLUSTER_RETRIES = 3
+#: A single Redis gets one quick retry, enough to replace a pooled connection that went stale
+#: when Redis restarted. redis-py's default (many retries, up to a second apart) would hold a
+#: request for seconds before its 503. A retry after a reply was lost can at worst run a claim
+#: twice: one download lost, never one too many handed out.
+SINGLE_RETRY = Retry(NoBackoff(), 1)
+
+#: What RedisCluster raises when a node, a slot or the whole cluster cannot serve: ClusterError
+#: covers ClusterDownError and MasterDownError; RedisClusterException covers "cannot be
+#: connected" and SlotNotCoveredError; TryAgainError is a slot caught mid-migration.
+CLUSTER_TROUBLE = (
+    redis.exceptions.ClusterError,
+    redis.exceptions.RedisClusterException,
+    redis.exceptions.TryAgainError,
+)
+
+
+class StorageUnavailable(redis.exceptions.ConnectionError):
+    """The cluster cannot serve this request now (node down, slot uncovered, failover)."""
+
+
+class Connection:
+    """The client and the registered scripts; a cluster client is built on first use.
+
+    `RedisCluster` reads the slot map from the seeds as soon as it is created. Building it on
+    first use, not at start-up, lets the app start while the cluster is down and recover by
+    itself when it returns, exactly as a plain `Redis` client (which connects lazily) does.
+    """
+
+    def __init__(self, config, script_texts):
+        self.seeds = config["REDIS_CLUSTER_NODES"]
+        self.cluster = bool(self.seeds)
+        self._script_texts = script_texts
+        self._lock = threading.Lock()
+        self._client = self._scripts = None
+        if not self.cluster:
+            url = config["REDIS_URL"] or embedded_redis.ensure_running(
+                config["DATA_DIR"], config["EMBEDDED_REDIS_MAXMEMORY"]
+            )
+            self._register(redis.Redis.from_url(url, retry=SINGLE_RETRY, **CLIENT_OPTIONS))
+
+    @property
+    def client(self):
+        """Return the redis-py client (`Redis` or `RedisCluster`), building it if need be."""
+        if self._client is None:
+            with self._lock:
+                if self._client is None:
+                    self._register(self._new_cluster_client())
+        return self._client
+
+    @property
+    def scripts(self):
+        """Return the registered scripts by name."""
+        self.client  # noqa: B018 - the scripts are registered with the client
+        return self._scripts
+
+    def __getitem__(self, index):
+        # The (client, scripts) pair this extension slot used to hold; server/limits.py still
+        # reads [0]. New code should call `store.client()`.
+        return (self.client, self.scripts)[index]
+
+    def _register(self, client):
+        self._scripts = {name: client.register_script(text)
+                         for name, text in self._script_texts.items()}
+        self._client = client
+
+    def _new_cluster_client(self):
+        first, *others = self.seeds
+        try:
+            # The first seed's URL carries the options (credentials, TLS) for every node.
+            return RedisCluster(
+                url=first,
+                startup_nodes=[_node(seed) for seed in others],
+                retry=Retry(NoBackoff(), CLUSTER_RETRIES),
+                # Serve the slots that are served: a node down takes only its own shares down.
+                require_full_coverage=False,
+                **CLIENT_OPTIONS,
+            )
+        except CLUSTER_TROUBLE as error:
+            raise StorageUnavailable(f"{type(error).__name__}: {error}") from error
+
+    def node_client(self, key):
+        """Return a plain client on the node that holds `key` (the client itself without a
+        cluster)."""
+        client = self.client
+        if not self.cluster:
+            return client
+        return client.get_redis_connection(client.get_node_from_key(key))
+
+    def primary_clients(self):
+        """Return {node name: plain client} for every primary (one entry without a cluster)."""
+        client = self.client
+        if not self.cluster:
+            return {"redis": client}
+        return {node.name: client.get_redis_connection(node) for node in client.get_primaries()}
+
+    def cluster_state(self):
+        """Return the cluster's state as one of its nodes sees it ("ok" or "fail")."""
+        return self.client.cluster_info()["cluster_state"]
+
+
+def _node(seed):
+    parts = parse_url(seed)
+    return ClusterNode(parts["host"], parts.get("port", 6379))
