@@ -5,7 +5,7 @@ Gunicorn serves `server:create_app()`; tests call `create_app({...})` with their
 
 from flask import Flask
 
-from . import errors, security, store
+from . import drain, errors, security, store
 from .config import load_config
 
 
@@ -21,15 +21,18 @@ def create_app(test_config=None):
     store.init_app(app)
     errors.init_app(app)
     security.init_app(app)
+    drain.init_app(app)
 
     # Imported here, not at the top: gunicorn's master imports this package with its config,
     # and prometheus_client must not load there before PROMETHEUS_MULTIPROC_DIR is set.
-    from . import access_log, downloads, health, metrics, uploads
+    from . import access_log, downloads, health, limits, metrics, pages, uploads
 
     access_log.init_app(app)
+    limits.init_app(app)
 
     app.register_blueprint(health.bp)
     app.register_blueprint(uploads.bp)
     app.register_blueprint(downloads.bp)
     app.register_blueprint(metrics.bp)
+    app.register_blueprint(pages.bp)
     return app

@@ -6,6 +6,9 @@ environment they were started with.
 """
 
 import os
+from urllib.parse import urlsplit
+
+from limits import parse_many
 
 KIB = 1024
 MIB = 1024 * KIB
@@ -14,6 +17,7 @@ GIB = 1024 * MIB
 #: Default values, keyed by the environment variable that overrides each one.
 DEFAULTS = {
     "REDIS_URL": "",  # empty: start (or join) the embedded redis-server under DATA_DIR
+    "REDIS_CLUSTER_NODES": "",  # host:port seeds of a Redis Cluster; set, it wins over REDIS_URL
     "DATA_DIR": "./data",
     "EMBEDDED_REDIS_MAXMEMORY": "0",  # bytes, 0 = no limit (noeviction either way)
     "CHUNK_SIZE": 4 * MIB,
@@ -30,7 +34,19 @@ DEFAULTS = {
     "REDIS_RETRY_AFTER": 5,
     "STORAGE_RESERVE_BYTES": 16 * MIB,
     "ACCESS_LOG": 1,
+    # Abuse controls (server/limits.py): requests per client address, per route.
+    "RATE_LIMITS_ENABLED": 1,
+    "RATE_LIMIT_DEFAULT": "600 per minute",
+    "RATE_LIMIT_CREATE": "30 per minute",
+    # A 2 GiB file is 512 chunks of 4 MiB; this lets one address send ~240 MiB/s of them.
+    "RATE_LIMIT_CHUNK": "3600 per minute",
+    "RATE_LIMIT_CLAIM": "60 per minute",
+    "UPLOAD_BYTES_PER_IP_PER_HOUR": 10 * GIB,  # 0 = no byte budget
+    "TRUSTED_PROXY_COUNT": 0,  # reverse proxies in front of gunicorn that set X-Forwarded-*
 }
+
+#: Settings that hold flask-limiter rate strings, like "30 per minute" or "5/second; 100/hour".
+RATE_LIMITS = ("RATE_LIMIT_DEFAULT", "RATE_LIMIT_CREATE", "RATE_LIMIT_CHUNK", "RATE_LIMIT_CLAIM")
 
 #: Settings that must be whole numbers, with the smallest value that makes sense.
 INTEGER_MINIMUMS = {
@@ -49,6 +65,9 @@ INTEGER_MINIMUMS = {
     "REDIS_RETRY_AFTER": 1,
     "STORAGE_RESERVE_BYTES": 0,
     "ACCESS_LOG": 0,
+    "RATE_LIMITS_ENABLED": 0,
+    "UPLOAD_BYTES_PER_IP_PER_HOUR": 0,
+    "TRUSTED_PROXY_COUNT": 0,
 }
 
 
@@ -66,6 +85,9 @@ def load_config(environ=None, overrides=None):
     config.update(overrides or {})
     for name, minimum in INTEGER_MINIMUMS.items():
         config[name] = _whole_number(name, config[name], minimum)
+    config["REDIS_CLUSTER_NODES"] = cluster_seeds(config["REDIS_CLUSTER_NODES"])
+    for name in RATE_LIMITS:
+        config[name] = _rate_limit(name, config[name])
     if not config["MIN_EXPIRY_SECONDS"] <= config["MAX_EXPIRY_SECONDS"]:
         raise ConfigError("MIN_EXPIRY_SECONDS must not exceed MAX_EXPIRY_SECONDS")
     config["DEFAULT_EXPIRY_SECONDS"] = min(
@@ -83,3 +105,38 @@ def _whole_number(name, value, minimum):
     if number < minimum:
         raise ConfigError(f"{name} must be at least {minimum}, got {number}")
     return number
+
+
+def _rate_limit(name, value):
+    try:
+        if parse_many(str(value)):
+            return str(value)
+    except ValueError:
+        pass
+    raise ConfigError(f"{name} must be a rate like '30 per minute' or '5/second; 100/hour', "
+                      f"got {value!r}")
+
+
+def cluster_seeds(value):
+    """Return REDIS_CLUSTER_NODES as a tuple of seed URLs; empty when no cluster is configured.
+
+    Entries are comma-separated `host:port` or `redis://` / `rediss://` URLs (which may carry a
+    user name and password); the client learns the rest of the cluster from whichever answers.
+    """
+    entries = value.split(",") if isinstance(value, str) else list(value)
+    seeds = []
+    for entry in filter(None, (str(item).strip() for item in entries)):
+        url = entry if "://" in entry else f"redis://{entry}"
+        parts = urlsplit(url)
+        try:
+            port = parts.port
+        except ValueError:
+            port = None
+        if (parts.scheme not in ("redis", "rediss") or not parts.hostname or port is None
+                or parts.path not in ("", "/", "/0") or parts.query):
+            raise ConfigError(
+                "REDIS_CLUSTER_NODES takes comma-separated host:port or redis[s]://host:port "
+                f"entries, got {entry!r}"
+            )
+        seeds.append(url)
+    return tuple(seeds)

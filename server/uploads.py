@@ -7,7 +7,7 @@ never looks inside the ciphertext.
 
 from flask import Blueprint, abort, current_app, jsonify, request
 
-from . import metrics, store
+from . import limits, metrics, store
 from .validation import (
     PROTOCOL_VERSIONS,
     bearer_token,
@@ -58,9 +58,11 @@ def create():
     if wanted["password"]:
         fields["pw_salt"] = wanted["password"]["salt"]
         fields["pw_iter"] = wanted["password"]["iterations"]
-    store.ensure_room(wanted["size"], config["STORAGE_RESERVE_BYTES"])
+    limits.check_upload_budget(wanted["size"])
+    # The store draws the id first and checks room on the node that will hold it.
     new_id, owner_token, expires = store.create_share(
-        fields, wanted["expires_in"], config["UPLOAD_IDLE_SECONDS"]
+        fields, wanted["expires_in"], config["UPLOAD_IDLE_SECONDS"],
+        reserve=config["STORAGE_RESERVE_BYTES"],
     )
     metrics.SHARES_CREATED.inc()
     body = {
@@ -86,7 +88,8 @@ def put_chunk(sid, index):
         abort(413, description=f"A chunk may hold at most {current_app.config['CHUNK_SIZE']} "
                                "bytes.")
     data = _read_exactly(length)
-    store.ensure_room(length, current_app.config["STORAGE_RESERVE_BYTES"])
+    limits.charge_upload(length)
+    store.ensure_room(length, current_app.config["STORAGE_RESERVE_BYTES"], sid)
     idle = current_app.config["UPLOAD_IDLE_SECONDS"]
     stored = store.put_chunk(sid, owner_token, index, data, idle)
     metrics.UPLOAD_BYTES.inc(length)

@@ -54,6 +54,8 @@ TEST_CONFIG = {
     "CLAIM_IDLE_SECONDS": 30,
     "PROOF_FAILURES_MAX": 5,
     "PROOF_FAILURE_WINDOW": 60,
+    # Every test client shares one address; tests/test_limits.py turns the limits on itself.
+    "RATE_LIMITS_ENABLED": 0,
 }
 
 

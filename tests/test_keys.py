@@ -105,8 +105,8 @@ def test_secret_of_wrong_length_or_type_is_refused(secret):
         PasswordParams(salt="A" * 16, iterations=PBKDF2_ITERATIONS),
     ],
     ids=[
-        "one below minimum", "100 (Firefox Send)", "above maximum", "zero", "negative", "bool", "float",
-        "text", "short salt", "empty salt", "text salt",
+        "one below minimum", "100 (Firefox Send)", "above maximum", "zero", "negative", "bool",
+        "float", "text", "short salt", "empty salt", "text salt",
     ],
 )
 def test_weak_or_malformed_password_params_are_refused(params):

@@ -606,6 +606,25 @@ def test_configured_limits_are_the_limits_enforced(api, field, limit, at, past):
     assert refused.status_code == 400 and str(limits[limit]) in refused.get_json()["message"]
 
 
+# --- Rate limits -------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def rate_limited(app_config):
+    """An app where every rate limit allows one request a minute."""
+    limits = dict.fromkeys(("RATE_LIMIT_DEFAULT", "RATE_LIMIT_CREATE", "RATE_LIMIT_CHUNK",
+                            "RATE_LIMIT_CLAIM"), "1 per minute")
+    return Conformance(create_app({**app_config, "RATE_LIMITS_ENABLED": 1, **limits}))
+
+
+@pytest.mark.parametrize("path, method", OPERATIONS, ids=map(operation_id, OPERATIONS))
+def test_rate_limits_are_429_with_retry_after_where_documented(rate_limited, path, method):
+    for _ in range(2):
+        response = rate_limited.open(method, fill(path), **plausible_request(path, method))
+    documented = "429" in DOCUMENT["paths"][path][method]["responses"]
+    assert (response.status_code == 429) == documented == path.startswith("/api/")
+
+
 # --- Storage trouble ---------------------------------------------------------------------------
 
 
