@@ -20,6 +20,7 @@ class RecordingProxy:
         self.port = self.listener.getsockname()[1]
         self.received = bytearray()
         self.lock = threading.Lock()
+        self.finished = {}  # connection -> directions that have ended
         self.threads = []
         self.accepting = threading.Thread(target=self._accept, daemon=True)
         self.accepting.start()
@@ -57,6 +58,19 @@ class RecordingProxy:
                     sock.shutdown(socket.SHUT_RDWR)
                 except OSError:
                     pass
+            self._close_when_both_ended(source, sink)
+
+    def _close_when_both_ended(self, source, sink):
+        """Close a connection's two sockets once both directions have ended, rather than leave
+        them to the garbage collector (whose ResourceWarning the suite treats as an error)."""
+        key = frozenset((id(source), id(sink)))
+        with self.lock:
+            ended = self.finished.pop(key, 0) + 1
+            if ended == 1:
+                self.finished[key] = ended
+        if ended == 2:
+            source.close()
+            sink.close()
 
     def close(self):
         self.listener.close()

@@ -64,31 +64,6 @@ class LiveServer:
             return client.request(method, f"/api/v1{path}", **kwargs)
 
 
-class ClosingProxy(RecordingProxy):
-    """A RecordingProxy that closes both sockets of a connection once both directions end.
-
-    The base class only shuts them down and leaves them to the garbage collector, whose
-    ResourceWarning the test suite turns into an error; a browser opens many connections.
-    """
-
-    def __init__(self, target_port):
-        self.finished = {}
-        super().__init__(target_port)
-
-    def _pump(self, source, sink, record):
-        try:
-            super()._pump(source, sink, record)
-        finally:
-            key = frozenset((id(source), id(sink)))
-            with self.lock:
-                ended = self.finished.pop(key, 0) + 1
-                if ended == 1:
-                    self.finished[key] = ended
-            if ended == 2:
-                source.close()
-                sink.close()
-
-
 @pytest.fixture(scope="session")
 def live_server(redis_server, tmp_path_factory):
     """Gunicorn on the test Redis with small chunks, behind a recording proxy."""
@@ -98,7 +73,7 @@ def live_server(redis_server, tmp_path_factory):
         env={"CHUNK_SIZE": str(CHUNK_SIZE), "MAX_SHARE_BYTES": str(64 * 1024 * 1024),
              "MAX_DOWNLOADS": "10", "ACCESS_LOG": "0"},
     ).start()
-    proxy = ClosingProxy(server.port)
+    proxy = RecordingProxy(server.port)
     yield LiveServer(url=proxy.url, direct_url=server.url, proxy=proxy, log_path=log_path)
     proxy.close()
     server.stop()
