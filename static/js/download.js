@@ -8,7 +8,7 @@
 
 import * as api from './api.js';
 import { decryptStream } from './crypto/ece.js';
-import { b64uDecode, b64uEncode } from './crypto/encoding.js';
+import { b64uDecode, b64uEncode, concatBytes } from './crypto/encoding.js';
 import { UnsupportedVersion } from './crypto/errors.js';
 import { deriveKeys } from './crypto/keys.js';
 import { decryptMetadata } from './crypto/metadata.js';
@@ -125,11 +125,5 @@ export async function readAll(stream, limit = Infinity) {
     if (length > limit) throw new RangeError('This note is too large to show in the page.');
     parts.push(part);
   }
-  const out = new Uint8Array(length);
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
+  return concatBytes(...parts);
 }

@@ -323,21 +323,13 @@ function readableOf(bytes) {
 
 async function collect(readable) {
   const parts = [];
-  let length = 0;
   const reader = readable.getReader();
   for (;;) {
     const { done, value } = await reader.read();
     if (done) break;
     parts.push(value);
-    length += value.length;
   }
-  const out = new Uint8Array(length);
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
+  return concatBytes(...parts);
 }
 
 function enqueue(controller, data) {
