@@ -144,8 +144,9 @@ class CuttingRelay(RecordingProxy):
 def corrupt_first_chunk(redis_client, share_id):
     """Flip one bit in the middle of the first stored ciphertext chunk, keeping its length."""
     key = f"ots:{{{share_id}}}:data"
-    chunk = bytearray(redis_client.hget(key, "0"))
+    field = redis_client.hget(key, "n0")  # the field that holds chunk 0
+    chunk = bytearray(redis_client.hget(key, field))
     chunk[len(chunk) // 2] ^= 0x01
-    redis_client.hset(key, "0", bytes(chunk))
+    redis_client.hset(key, field, bytes(chunk))
 
 

@@ -15,7 +15,8 @@ end
 local size, chunk_size, chunks = tonumber(s[3]), tonumber(s[4]), tonumber(s[5])
 local missing = {'incomplete'}
 for i = 0, chunks - 1 do
-  if redis.call('HSTRLEN', KEYS[2], i) ~= chunk_length(i, size, chunk_size, chunks) then
+  local name = redis.call('HGET', KEYS[2], 'n' .. i)
+  if not name or redis.call('HSTRLEN', KEYS[2], name) ~= chunk_length(i, size, chunk_size, chunks) then
     missing[#missing + 1] = ms(i)
     if #missing > 100 then
       break

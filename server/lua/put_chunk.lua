@@ -1,26 +1,38 @@
--- Store one chunk of ciphertext. ARGV: owner digest, index, bytes, upload idle ms.
+-- Keep or drop one chunk of ciphertext. ARGV: owner digest, index, staged field, upload idle ms.
+-- The same transaction has just written the bytes to KEYS[2] under the fresh field ARGV[3]:
+-- they never pass through Lua, where some Redis builds hash every byte of every string.
+-- Chunk i is the field named by the small field 'n<i>'; a refused chunk is removed at once.
+local function refuse(...)
+  redis.call('HDEL', KEYS[2], ARGV[3])
+  return {...}
+end
 local s = redis.call('HMGET', KEYS[1], 'state', 'owner', 'size', 'chunk_size', 'chunks', 'expires')
 if not s[1] then
-  return {'not_found'}
+  return refuse('not_found')
 end
 if not ct_eq(s[2], ARGV[1]) then
-  return {'owner_forbidden'}
+  return refuse('owner_forbidden')
 end
 if s[1] ~= 'uploading' then
-  return {'not_uploading', s[1]}
+  return refuse('not_uploading', s[1])
 end
 local idx = tonumber(ARGV[2])
 local chunks = tonumber(s[5])
 if idx >= chunks then
-  return {'bad_index', ms(chunks)}
+  return refuse('bad_index', ms(chunks))
 end
 local expected = chunk_length(idx, tonumber(s[3]), tonumber(s[4]), chunks)
-if #ARGV[3] ~= expected then
-  return {'bad_length', ms(expected)}
+if redis.call('HSTRLEN', KEYS[2], ARGV[3]) ~= expected then
+  return refuse('bad_length', ms(expected))
 end
--- HSET by index makes a repeated upload of the same chunk harmless (idempotent resume).
-redis.call('HSET', KEYS[2], ARGV[2], ARGV[3])
+-- A repeated upload of the same chunk replaces the earlier copy (idempotent resume).
+local name = 'n' .. ARGV[2]
+local old = redis.call('HGET', KEYS[2], name)
+if old then
+  redis.call('HDEL', KEYS[2], old)
+end
+redis.call('HSET', KEYS[2], name, ARGV[3])
 local deadline = ms(math.min(tonumber(s[6]), now_ms() + tonumber(ARGV[4])))
 redis.call('PEXPIREAT', KEYS[1], deadline)
 redis.call('PEXPIREAT', KEYS[2], deadline)
-return {'ok', redis.call('HLEN', KEYS[2])}
+return {'ok', ms(redis.call('HLEN', KEYS[2]) / 2)}

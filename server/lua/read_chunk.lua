@@ -28,7 +28,7 @@ if ARGV[3] == '-1' then
     chunk = false
   end
 else
-  chunk = redis.call('HGET', KEYS[2], ARGV[3])
+  chunk = redis.call('HGET', KEYS[2], 'n' .. ARGV[3])  -- the field holding the chunk
 end
 if not chunk then
   return {'gone', 'purged'}
