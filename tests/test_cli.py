@@ -228,7 +228,9 @@ def test_tampered_download_is_6_and_leaves_no_file(cli, tmp_path, redis_client):
 
 
 def test_interrupted_download_resumes_with_identical_bytes(cli, tmp_path, service):
-    source = make_file(tmp_path / "big.bin", 2 * MIB + 3)
+    # Larger than what loopback socket buffers hold: the server must still be writing when the
+    # relay cuts, or it would have handed every byte to the kernel and counted the fetch done.
+    source = make_file(tmp_path / "big.bin", 24 * MIB + 3)
     link = cli.send(source)
     relay = CuttingRelay(service.port, cut_after=700_000)
     try:
