@@ -6,7 +6,6 @@ random bytes standing in for ciphertext, and prints markdown tables. Nothing her
 address but 127.0.0.1.
 """
 
-import base64
 import hashlib
 import math
 import os
@@ -32,6 +31,7 @@ import redis  # noqa: E402
 
 from tests import processes  # noqa: E402
 from tests.processes import GunicornProcess, RedisProcess  # noqa: E402
+from tests.sharing import b64u, bearer  # noqa: E402
 
 KIB = 1024
 MIB = 1024 * KIB
@@ -177,14 +177,6 @@ class Payload:
 # --- the API as a sender and a recipient see it -------------------------------------------------
 
 
-def b64u(data):
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def bearer(token):
-    return {"Authorization": f"Bearer {token}"}
-
-
 @dataclass
 class Share:
     """A share as its sender knows it."""
@@ -224,8 +216,9 @@ class Api:
         self.http.close()
 
     def create(self, size, downloads=1, expires_in=3600):
-        auth_token = b64u(os.urandom(32))
-        verifier = b64u(hashlib.sha256(base64.urlsafe_b64decode(auth_token + "=")).digest())
+        auth = os.urandom(32)
+        auth_token = b64u(auth)
+        verifier = b64u(hashlib.sha256(auth).digest())
         body = {"version": 1, "size": size, "expires_in": expires_in, "downloads": downloads,
                 "verifier": verifier, "metadata": b64u(os.urandom(156)), "password": None}
         data = expect(self.http.post("/shares", json=body), 201).json()
