@@ -1,15 +1,22 @@
 """Measure encrypt-and-upload and download-and-decrypt throughput in headless Chromium.
 
-A file of --size-mib is picked through the sender page's file input and shared; a second browser
-context downloads it through the recipient page. The baseline is raw `crypto.subtle` AES-GCM
-encryption of the same number of bytes, one call at a time, in 64 KiB and in 1 MiB buffers,
-measured in the same browser in the same run. Also prints the peak JS heap of each tab.
+A file of --size-mib is picked through the sender page's file input and shared (downloads = 1);
+a second browser context opens the link and downloads it through the recipient page, and the
+saved file's SHA-256 is checked. Timed from the click to the link shown, and from the click to
+the download complete on disk.
+
+Baselines, measured in the same browser in the same run (bench/browser_baselines.js):
+raw `crypto.subtle` AES-GCM over the same number of bytes, one call at a time, in 64 KiB and in
+1 MiB buffers; and the raw transport, the same API calls with no crypto and no streams (PUT the
+bytes in chunk-size bodies two at a time, then GET them back). Also prints each tab's peak JS
+heap. Chromium is driven without Playwright: see bench/bare_chromium.py for why.
 
     .venv/bin/python bench/bench_browser.py --size-mib 256
 """
 
 import argparse
 import hashlib
+import json
 import os
 import sys
 import tempfile
@@ -18,27 +25,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from playwright.sync_api import expect, sync_playwright  # noqa: E402
-
-from tests.browser.actions import path_of  # noqa: E402
-from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
-from tests.browser.test_large_file import sha256_of, wait_sampling  # noqa: E402
+from bench.bare_chromium import BareChromium  # noqa: E402
+from tests.browser.test_large_file import sha256_of  # noqa: E402
 from tests.processes import GunicornProcess, RedisProcess  # noqa: E402
 
 MIB = 1024 * 1024
-
-RAW_AES_GCM = """async ([total, size]) => {
-  const key = await crypto.subtle.generateKey({name: 'AES-GCM', length: 128}, false, ['encrypt']);
-  const data = new Uint8Array(size);
-  crypto.getRandomValues(data.subarray(0, Math.min(size, 65536)));
-  const iv = new Uint8Array(12);
-  const started = performance.now();
-  for (let done = 0, n = 0; done < total; done += size, n++) {
-    new DataView(iv.buffer).setUint32(8, n);
-    await crypto.subtle.encrypt({name: 'AES-GCM', iv}, key, data);
-  }
-  return (performance.now() - started) / 1000;
-}"""
+BASELINES = (Path(__file__).parent / "browser_baselines.js").read_text()
+TIMEOUT = 600
 
 
 def main():
@@ -47,78 +40,96 @@ def main():
     args = parser.parse_args()
     size = args.size_mib * MIB
     with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "payload.bin"
-        digest = hashlib.sha256()
-        with open(path, "wb") as out:
-            for _ in range(args.size_mib):
-                block = os.urandom(MIB)
-                digest.update(block)
-                out.write(block)
-        redis = RedisProcess(Path(tmp) / "redis").start()
+        tmp = Path(tmp)
+        path, expected = write_random_file(tmp / "payload.bin", args.size_mib)
+        redis = RedisProcess(tmp / "redis").start()
         server = GunicornProcess(redis.url, workers=2, threads=8, env={
             "MAX_SHARE_BYTES": str(size + 64 * MIB), "RATE_LIMITS_ENABLED": "0",
             "ACCESS_LOG": "0"}).start()
+        browser = None
         try:
-            with sync_playwright() as playwright:
-                browser = playwright.chromium.launch(
-                    executable_path=CHROMIUM if os.path.exists(CHROMIUM) else None,
-                    args=CHROMIUM_ARGS, headless=True)
-                rows = run(browser, server.url, path, size, digest.hexdigest())
-                print(f"chromium {browser.version}, nproc {os.cpu_count()}, "
-                      f"{args.size_mib} MiB, chunk size {4} MiB, record size 64 KiB\n")
-                browser.close()
+            browser = BareChromium()
+            rows, chunk_size = run(browser, server.url, path, size, expected, tmp / "downloads")
+            print(f"{browser.version}, nproc {os.cpu_count()}, {args.size_mib} MiB, "
+                  f"chunk size {chunk_size // MIB} MiB, record size 64 KiB\n")
         finally:
+            if browser is not None:
+                browser.close()
             server.stop()
             redis.stop()
-    print("| measurement | seconds | MiB/s | ratio to raw AES-GCM 64 KiB | peak JS heap MiB |")
-    print("|---|--:|--:|--:|--:|")
-    base = rows[0][2]
-    for name, seconds, rate, heap in rows:
-        heap_text = f"{heap / MIB:.1f}" if heap is not None else ""
-        print(f"| {name} | {seconds:.2f} | {rate:.0f} | {rate / base:.2f} | {heap_text} |")
+    print_table(rows, size)
 
 
-def run(browser, base_url, path, size, expected):
-    sender = browser.new_context(base_url=base_url, accept_downloads=True)
-    recipient = browser.new_context(base_url=base_url, accept_downloads=True)
-    page = sender.new_page()
-    cdp = sender.new_cdp_session(page)
-    cdp.send("Performance.enable")
-    page.goto("/")
-    expect(page.locator("#expiry option")).not_to_have_count(0)
+def write_random_file(path, size_mib):
+    digest = hashlib.sha256()
+    with open(path, "wb") as out:
+        for _ in range(size_mib):
+            block = os.urandom(MIB)
+            digest.update(block)
+            out.write(block)
+    return path, digest.hexdigest()
+
+
+def run(browser, base_url, path, size, expected, download_dir):
+    """Return the rows [(name, seconds, baseline name, peak heap or None)] and the chunk size."""
+    download_dir.mkdir()
+    sender = browser.new_page(f"{base_url}/")
+    sender.wait_for("document.querySelectorAll('#expiry option').length > 0")
+    sender.evaluate(f"window.baselines = {BASELINES}")
     rows = []
     for buffer in (64 * 1024, MIB):
-        seconds = page.evaluate(RAW_AES_GCM, [size, buffer])
-        rows.append((f"raw crypto.subtle AES-GCM, {buffer // 1024} KiB calls", seconds,
-                     size / MIB / seconds, None))
-    page.set_input_files("#file-input", str(path))
-    samples = []
+        seconds = sender.evaluate(f"baselines.aesGcm({size}, {buffer})")
+        rows.append((f"raw crypto.subtle AES-GCM, {buffer // 1024} KiB calls", seconds, None, None))
+    transport = sender.evaluate(f"baselines.transport({size})")
+    rows.append(("raw fetch PUT, chunk-size bodies, 2 in flight", transport["up"], None, None))
+    rows.append(("raw fetch GET, body read to the end", transport["down"], None, None))
+    chunk_size = sender.evaluate("fetch('/api/v1/config').then((r) => r.json())")["chunk_size"]
+
+    sender.set_input_file("#file-input", path)
+    sender.wait_for(sender.visible("#selection"))
+    heap = []
     started = time.perf_counter()
-    page.click("#share-button")
-    wait_sampling(page, cdp, "#result", samples)
-    seconds = time.perf_counter() - started
-    rows.append(("encrypt and upload (click to link)", seconds, size / MIB / seconds,
-                 max(samples)))
-    link = page.input_value("#share-link")
-    offer = recipient.new_page()
-    cdp2 = recipient.new_cdp_session(offer)
-    cdp2.send("Performance.enable")
-    offer.goto(path_of(link))
-    expect(offer.locator("#offer")).to_be_visible()
-    samples = []
+    sender.click("#share-button")
+    sender.wait_for(sender.visible("#result"), TIMEOUT,
+                    during=lambda: heap.append(sender.heap_used()))
+    rows.append(("encrypt and upload (click to link)", time.perf_counter() - started,
+                 "raw fetch PUT, chunk-size bodies, 2 in flight", max(heap, default=None)))
+    link = sender.evaluate("document.querySelector('#share-link').value")
+
+    recipient = browser.new_page(link, download_dir=download_dir)
+    recipient.wait_for(recipient.visible("#offer"))
+    heap = []
     started = time.perf_counter()
-    with offer.expect_download(timeout=600_000) as info:
-        offer.click("#claim")
-    wait_sampling(offer, cdp2, "#done", samples)
-    saved = info.value
-    saved.path()
-    seconds = time.perf_counter() - started
-    rows.append(("download and decrypt (click to saved)", seconds, size / MIB / seconds,
-                 max(samples)))
-    assert sha256_of(saved.path()) == expected, "downloaded bytes differ"
-    sender.close()
-    recipient.close()
-    return rows
+    recipient.click("#claim")
+    recipient.wait_for(f"{recipient.visible('#done')} || {recipient.visible('#problem')}", TIMEOUT,
+                       during=lambda: heap.append(recipient.heap_used()))
+    problem = recipient.evaluate("document.querySelector('#problem').checkVisibility() && "
+                                 "document.querySelector('#problem').innerText")
+    assert not problem, f"the download failed: {problem}"
+    deadline = time.monotonic() + TIMEOUT
+    while not browser.completed_downloads():
+        assert time.monotonic() < deadline, "the download did not complete"
+        time.sleep(0.02)
+    rows.append(("download and decrypt (click to saved)", time.perf_counter() - started,
+                 "raw fetch GET, body read to the end", max(heap, default=None)))
+    saved = list(download_dir.iterdir())
+    assert len(saved) == 1 and sha256_of(saved[0]) == expected, "the saved file differs"
+    return rows, chunk_size
+
+
+def print_table(rows, size):
+    rates = {name: size / MIB / seconds for name, seconds, _, _ in rows}
+    crypto = rates[rows[0][0]]
+    print("| measurement | seconds | MiB/s | ratio to raw AES-GCM 64 KiB "
+          "| ratio to raw fetch, same way | peak JS heap MiB |")
+    print("|---|--:|--:|--:|--:|--:|")
+    for name, seconds, transport, heap in rows:
+        rate = rates[name]
+        print(f"| {name} | {seconds:.2f} | {rate:.0f} | {rate / crypto:.2f} | "
+              f"{f'{rate / rates[transport]:.2f}' if transport else ''} | "
+              f"{f'{heap / MIB:.1f}' if heap is not None else ''} |")
+    print()
+    print(json.dumps({name: round(rate, 1) for name, rate in rates.items()}))
 
 
 if __name__ == "__main__":

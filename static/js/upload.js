@@ -13,6 +13,7 @@ import { b64uEncode } from './crypto/encoding.js';
 import { deriveKeys, newPasswordParams, newSecret } from './crypto/keys.js';
 import { buildLink } from './crypto/links.js';
 import { encryptMetadata } from './crypto/metadata.js';
+import { rechunk } from './rechunk.js';
 import { withRetry } from './retry.js';
 
 export const PROTOCOL_VERSION = 1;
@@ -50,11 +51,14 @@ export async function sendShare(content, options, { signal, onStage, onCreated, 
   onStage?.('upload');
   let sent = 0;
   const uploader = chunkUploader(share, {
-    signal, onRetry, onChunk: (bytes) => onProgress?.((sent += bytes), size),
+    signal, onRetry, onChunk: (bytes) => {
+      sent += bytes;
+      onProgress?.(sent, size);
+    },
   });
   await content.stream()
     .pipeThrough(encryptStream(keys.contentIkm))
-    .pipeThrough(chunker(created.chunk_size))
+    .pipeThrough(rechunk(created.chunk_size))
     .pipeTo(uploader, { signal });
   if (sent !== size) {
     // The source changed while being read (a file edited on disk), or a zip size was mispredicted.
@@ -64,32 +68,6 @@ export async function sendShare(content, options, { signal, onStage, onCreated, 
   onStage?.('finalize');
   await withRetry(() => api.finalizeShare(share.id, share.ownerToken, { signal }), { signal, onRetry });
   return { ...share, link: buildLink(location.origin, share.id, secret) };
-}
-
-/** Return a TransformStream that cuts bytes into pieces of exactly `size` (the last may be shorter). */
-export function chunker(size) {
-  let buffer = new Uint8Array(size);
-  let fill = 0;
-  return new TransformStream({
-    transform(piece, controller) {
-      let view = piece instanceof Uint8Array ? piece : new Uint8Array(piece);
-      while (view.length) {
-        const take = Math.min(size - fill, view.length);
-        buffer.set(view.subarray(0, take), fill);
-        fill += take;
-        view = view.subarray(take);
-        if (fill === size) {
-          controller.enqueue(buffer); // handed off whole: the next chunk gets a fresh buffer
-          buffer = new Uint8Array(size);
-          fill = 0;
-        }
-      }
-    },
-    flush(controller) {
-      if (fill) controller.enqueue(buffer.slice(0, fill));
-      buffer = null;
-    },
-  });
 }
 
 /** Return a WritableStream that PUTs each chunk written to it, PARALLEL at a time, with retries. */

@@ -9,7 +9,7 @@
 //
 // Byte for byte the same as onetimeshare/ece.py; tests/vectors/ece.json and rfc8188.json pin both.
 
-import { concatBytes, utf8Encode } from './encoding.js';
+import { concatBytes, toBytes, utf8Encode } from './encoding.js';
 import { IntegrityError, ProtocolError } from './errors.js';
 
 export const RECORD_SIZE = 65536; // docs/performance.md holds the measurement behind this choice
@@ -334,13 +334,6 @@ async function collect(readable) {
 
 function enqueue(controller, data) {
   if (data.length) controller.enqueue(data); // a data-less record has nothing to pass on
-}
-
-function toBytes(piece) {
-  if (piece instanceof Uint8Array) return piece;
-  if (piece instanceof ArrayBuffer) return new Uint8Array(piece);
-  if (ArrayBuffer.isView(piece)) return new Uint8Array(piece.buffer, piece.byteOffset, piece.byteLength);
-  throw new TypeError('stream pieces must be Uint8Array, ArrayBuffer or another ArrayBufferView');
 }
 
 function uint32(value) {

@@ -142,3 +142,11 @@ function describe(value) {
   if (value === null) return 'null';
   return typeof value === 'object' ? value.constructor?.name ?? 'object' : typeof value;
 }
+
+/** View a stream piece (Uint8Array, ArrayBuffer or another ArrayBufferView) as bytes, without copying. */
+export function toBytes(piece) {
+  if (piece instanceof Uint8Array) return piece;
+  if (piece instanceof ArrayBuffer) return new Uint8Array(piece);
+  if (ArrayBuffer.isView(piece)) return new Uint8Array(piece.buffer, piece.byteOffset, piece.byteLength);
+  throw new TypeError('stream pieces must be Uint8Array, ArrayBuffer or another ArrayBufferView');
+}

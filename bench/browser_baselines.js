@@ -1,0 +1,75 @@
+// Baselines for bench/bench_browser.py, evaluated in the sender page of the same browser run.
+//
+// Each measures one cost the share pipeline cannot go below, with nothing of the pipeline:
+//   aesGcm(total, size):   crypto.subtle AES-GCM over `total` bytes, `size` per call, one at a time;
+//   transport(total):      the same API calls as a share with no crypto and no streams: PUT
+//                          `total` bytes as chunk-size bodies, two in flight, finalize, claim,
+//                          then GET the content and read it to the end.
+// Each returns seconds; transport returns {up, down}.
+({
+  async aesGcm(total, size) {
+    const key = await crypto.subtle.generateKey({ name: 'AES-GCM', length: 128 }, false, ['encrypt']);
+    const data = new Uint8Array(size);
+    crypto.getRandomValues(data.subarray(0, Math.min(size, 65536)));
+    const iv = new Uint8Array(12);
+    const started = performance.now();
+    for (let done = 0, n = 0; done < total; done += size, n++) {
+      new DataView(iv.buffer).setUint32(8, n);
+      await crypto.subtle.encrypt({ name: 'AES-GCM', iv }, key, data);
+    }
+    return (performance.now() - started) / 1000;
+  },
+
+  async transport(total) {
+    const b64u = (bytes) => btoa(String.fromCharCode(...bytes))
+      .replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+    const call = async (path, init = {}) => {
+      const response = await fetch(`/api/v1${path}`, { cache: 'no-store', ...init });
+      if (!response.ok) throw new Error(`${init.method || 'GET'} ${path}: ${response.status}`);
+      return response;
+    };
+    const json = async (path, token, body) => (await call(path, {
+      method: 'POST',
+      headers: {
+        ...(body === undefined ? {} : { 'Content-Type': 'application/json' }),
+        ...(token ? { Authorization: `Bearer ${token}` } : {}),
+      },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    })).json();
+    const authToken = crypto.getRandomValues(new Uint8Array(32));
+    const verifier = new Uint8Array(await crypto.subtle.digest('SHA-256', authToken));
+    const share = await json('/shares', null, {
+      version: 1, size: total, expires_in: 3600, downloads: 1, verifier: b64u(verifier),
+      metadata: b64u(crypto.getRandomValues(new Uint8Array(64))), password: null,
+    });
+    const size = share.chunk_size;
+    const count = Math.ceil(total / size);
+    const buffers = [new Uint8Array(size), new Uint8Array(size)];
+    let next = 0;
+    let started = performance.now();
+    await Promise.all(buffers.map(async (buffer) => {
+      while (next < count) {
+        const index = next++;
+        const length = Math.min(size, total - index * size);
+        await call(`/shares/${share.id}/chunks/${index}`, {
+          method: 'PUT', body: length === size ? buffer : buffer.subarray(0, length),
+          headers: { Authorization: `Bearer ${share.owner_token}`, 'Content-Type': 'application/octet-stream' },
+        });
+      }
+    }));
+    const up = (performance.now() - started) / 1000;
+    await json(`/shares/${share.id}/finalize`, share.owner_token);
+    const { ticket } = await json(`/shares/${share.id}/claim`, b64u(authToken));
+    started = performance.now();
+    const reader = (await call(`/shares/${share.id}/content`, { headers: { Authorization: `Bearer ${ticket}` } })).body.getReader();
+    let received = 0;
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      received += value.length;
+    }
+    const down = (performance.now() - started) / 1000;
+    if (received !== total) throw new Error(`read ${received} of ${total} bytes`);
+    return { up, down };
+  },
+})
