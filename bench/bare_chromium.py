@@ -9,6 +9,7 @@ context, pick a file, click, read the JS heap, and let downloads land in a folde
 keep using Playwright, where this cost does not matter.
 """
 
+import contextlib
 import itertools
 import json
 import os
@@ -31,17 +32,30 @@ class DevToolsError(RuntimeError):
     """A DevTools command failed, or a page did not reach the awaited state in time."""
 
 
+def default_executable():
+    """Return Debian's Chromium when installed, else the one Playwright installed for itself."""
+    if os.path.exists(CHROMIUM):
+        return CHROMIUM
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        return playwright.chromium.executable_path
+
+
 class BareChromium:
     """A headless Chromium process and one DevTools connection to it, with flat sessions."""
 
-    def __init__(self, executable=CHROMIUM, timeout=30):
+    def __init__(self, executable=None, timeout=30):
+        executable = executable or default_executable()
         self.profile = Path(tempfile.mkdtemp(prefix="bare-chromium-"))
         self.process = subprocess.Popen(
             [executable, "--headless", *CHROMIUM_ARGS, "--remote-debugging-port=0",
              f"--user-data-dir={self.profile}", "--no-first-run", "about:blank"],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        self.connection = contextlib.ExitStack()
         try:
-            self.socket = connect(self._devtools_url(timeout), max_size=None, open_timeout=timeout)
+            self.socket = self.connection.enter_context(
+                connect(self._devtools_url(timeout), max_size=None, open_timeout=timeout))
         except BaseException:
             self.close()
             raise
@@ -60,7 +74,8 @@ class BareChromium:
                     done.set()
             done.set()
 
-        threading.Thread(target=read_stderr, daemon=True).start()
+        self.stderr_reader = threading.Thread(target=read_stderr, daemon=True)
+        self.stderr_reader.start()
         if not done.wait(timeout) or not found:
             raise DevToolsError("Chromium did not open its DevTools endpoint")
         return found[0]
@@ -105,11 +120,13 @@ class BareChromium:
 
     def close(self):
         try:
-            if getattr(self, "socket", None) is not None:
-                self.socket.close()
+            self.connection.close()
         finally:
             self.process.kill()
             self.process.wait()
+            if getattr(self, "stderr_reader", None) is not None:
+                self.stderr_reader.join(timeout=5)  # ends at EOF, now that Chromium is gone
+            self.process.stderr.close()
             shutil.rmtree(self.profile, ignore_errors=True)
 
 

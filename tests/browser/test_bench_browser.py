@@ -1,0 +1,33 @@
+"""The browser benchmark runs end to end on a small file, so it cannot rot between measurements.
+
+It drives its own Chromium without Playwright (bench/bare_chromium.py); here it must still pick
+the file, share it, download it in a second context and find the saved bytes identical, which
+bench_browser asserts itself. The figures are not checked: performance lives in the benchmark.
+"""
+
+import re
+
+from bench import bench_browser
+from bench.bare_chromium import DevToolsError
+from tests.conftest import missing_part
+
+ROWS = ("raw crypto.subtle AES-GCM, 64 KiB calls", "raw fetch PUT", "raw fetch GET",
+        "raw service worker save", "encrypt and upload", "download and decrypt")
+
+
+def test_the_browser_benchmark_round_trips_a_file_and_prints_every_row(capsys, monkeypatch):
+    monkeypatch.setattr(bench_browser, "SETTLE_SECONDS", 0)
+    try:
+        bench_browser.main(["--size-mib", "8"])
+    except (DevToolsError, FileNotFoundError) as error:
+        if "did not open" in str(error) or isinstance(error, FileNotFoundError):
+            missing_part(f"Chromium cannot start for the benchmark: {error}")
+        raise
+    table = capsys.readouterr().out
+    for row in ROWS:
+        match = re.search(rf"^\| {re.escape(row)}[^|]* \| ([\d.]+) \| (\d+) \|", table, re.M)
+        assert match, f"no row for {row!r} in:\n{table}"
+        assert float(match.group(1)) > 0
+    heaps = re.findall(r"^\| (?:encrypt and upload|download and decrypt).* \| ([\d.]+) \|$",
+                       table, re.M)
+    assert len(heaps) == 2, table
