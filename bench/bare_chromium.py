@@ -53,15 +53,15 @@ class BareChromium:
              f"--user-data-dir={self.profile}", "--no-first-run", "about:blank"],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         self.connection = contextlib.ExitStack()
+        self.ids = itertools.count(1)
+        self.events = []
         try:
             self.socket = self.connection.enter_context(
                 connect(self._devtools_url(timeout), max_size=None, open_timeout=timeout))
+            self.version = self.send("Browser.getVersion")["product"]
         except BaseException:
-            self.close()
+            self.close()  # never leave a Chromium behind
             raise
-        self.ids = itertools.count(1)
-        self.events = []
-        self.version = self.send("Browser.getVersion")["product"]
 
     def _devtools_url(self, timeout):
         found = []
