@@ -106,25 +106,10 @@ class BareChromium:
         target = self.send("Target.createTarget", {
             "url": "about:blank", "browserContextId": context})["targetId"]
         session = self.send("Target.attachToTarget", {"targetId": target, "flatten": True})
-        page = Page(self, session["sessionId"], context)
+        page = Page(self, session["sessionId"])
         page.send("Performance.enable")
         page.goto(url)
         return page
-
-    def attach_service_worker(self, url_part, timeout=30):
-        """Attach to the running service worker whose script URL contains `url_part`."""
-        deadline = time.monotonic() + timeout
-        while True:
-            targets = self.send("Target.getTargets")["targetInfos"]
-            found = [t for t in targets if t["type"] == "service_worker" and url_part in t["url"]]
-            if found:
-                break
-            if time.monotonic() > deadline:
-                raise DevToolsError(f"no service worker {url_part} after {timeout} s")
-            time.sleep(0.05)
-        session = self.send("Target.attachToTarget", {"targetId": found[0]["targetId"],
-                                                      "flatten": True})
-        return Worker(self, session["sessionId"])
 
     def completed_downloads(self):
         """Return the guids of the downloads Chromium has reported complete so far."""
@@ -148,14 +133,9 @@ class BareChromium:
 class Page:
     """One page target, attached through a flat session."""
 
-    def __init__(self, browser, session, context):
+    def __init__(self, browser, session):
         self.browser = browser
         self.session = session
-        self.context = context
-
-    def close(self):
-        """Close the page with its browser context, and what that context stored."""
-        self.browser.send("Target.disposeBrowserContext", {"browserContextId": self.context})
 
     def send(self, method, params=None, timeout=600):
         return self.browser.send(method, params, session=self.session, timeout=timeout)
@@ -202,16 +182,3 @@ class Page:
         """Return the page's used JS heap in bytes, as DevTools reports it (JSHeapUsedSize)."""
         metrics = self.send("Performance.getMetrics")["metrics"]
         return next(m["value"] for m in metrics if m["name"] == "JSHeapUsedSize")
-
-
-class Worker:
-    """A service worker target, attached through a flat session."""
-
-    def __init__(self, browser, session):
-        self.browser = browser
-        self.session = session
-
-    def heap_used(self):
-        """Return the worker's used JS heap in bytes."""
-        usage = self.browser.send("Runtime.getHeapUsage", session=self.session)
-        return usage["usedSize"]

@@ -8,9 +8,9 @@ the download complete on disk.
 Baselines, measured in the same browser in the same run (bench/browser_baselines.js):
 raw `crypto.subtle` AES-GCM over the same number of bytes, one call at a time, in 64 KiB and in
 1 MiB buffers; and the raw transport, the same API calls with no crypto and no streams (PUT the
-bytes in chunk-size bodies two at a time, then GET them back). Also prints the peak JS heap of
-each tab, and of the service worker that fetches and decrypts the download. Chromium is driven
-without Playwright: see bench/bare_chromium.py for why.
+bytes in chunk-size bodies two at a time, then GET them back); and the page's own way of
+saving (service worker and download manager) fed bytes already in memory. Also prints each
+tab's peak JS heap. Chromium is driven without Playwright: see bench/bare_chromium.py for why.
 
     .venv/bin/python bench/bench_browser.py --size-mib 256
 """
@@ -73,7 +73,7 @@ def write_random_file(path, size_mib):
 
 
 def run(browser, base_url, path, size, expected, download_dir):
-    """Return the rows [(name, seconds, transport baseline, peak JS heap text)] and chunk size."""
+    """Return the rows [(name, seconds, baseline name, peak heap or None)] and the chunk size."""
     download_dir.mkdir()
     sender = browser.new_page(f"{base_url}/")
     sender.wait_for("document.querySelectorAll('#expiry option').length > 0")
@@ -96,37 +96,33 @@ def run(browser, base_url, path, size, expected, download_dir):
     sender.wait_for(sender.visible("#result"), TIMEOUT,
                     during=lambda: heap.append(sender.heap_used()))
     rows.append(("encrypt and upload (click to link)", time.perf_counter() - started,
-                 "raw fetch PUT, chunk-size bodies, 2 in flight", peak(heap)))
+                 "raw fetch PUT, chunk-size bodies, 2 in flight", max(heap, default=None)))
     link = sender.evaluate("document.querySelector('#share-link').value")
 
     recipient = browser.new_page(link, download_dir=download_dir)
     recipient.wait_for(recipient.visible("#offer"))
-    worker = browser.attach_service_worker("/sw.js")  # it fetches and decrypts: watch it too
-    heap, worker_heap = [], []
+    recipient.evaluate(f"window.baselines = {BASELINES}")
+    settle()
+    started = time.perf_counter()
+    recipient.evaluate(f"baselines.serviceWorkerSave({size})")
+    wait_for_downloads(browser, 1)
+    rows.append(("raw service worker save, bytes already in memory", time.perf_counter() - started,
+                 None, None))
 
-    def sample():
-        heap.append(recipient.heap_used())
-        worker_heap.append(worker.heap_used())
-
+    heap = []
     settle()
     started = time.perf_counter()
     recipient.click("#claim")
     recipient.wait_for(f"{recipient.visible('#done')} || {recipient.visible('#problem')}", TIMEOUT,
-                       during=sample)
+                       during=lambda: heap.append(recipient.heap_used()))
     problem = recipient.evaluate("document.querySelector('#problem').checkVisibility() && "
                                  "document.querySelector('#problem').innerText")
     assert not problem, f"the download failed: {problem}"
-    saved = wait_for_downloads(browser, 1)[0]
+    saved = wait_for_downloads(browser, 2)[1]
     rows.append(("download and decrypt (click to saved)", time.perf_counter() - started,
-                 "raw fetch GET, body read to the end",
-                 f"{peak(heap)}, worker {peak(worker_heap)}"))
+                 "raw fetch GET, body read to the end", max(heap, default=None)))
     assert sha256_of(download_dir / saved) == expected, "the saved file differs"
     return rows, chunk_size
-
-
-def peak(samples):
-    """Return the largest heap sample in MiB, as text ('-' when the phase ended before one)."""
-    return f"{max(samples) / MIB:.1f}" if samples else "-"
 
 
 def settle():
@@ -155,7 +151,7 @@ def print_table(rows, size):
         rate = rates[name]
         print(f"| {name} | {seconds:.2f} | {rate:.0f} | {rate / crypto:.2f} | "
               f"{f'{rate / rates[transport]:.2f}' if transport else ''} | "
-              f"{heap or ''} |")
+              f"{f'{heap / MIB:.1f}' if heap is not None else ''} |")
     print()
     print(json.dumps({name: round(rate, 1) for name, rate in rates.items()}))
 

@@ -5,6 +5,9 @@
 //   transport(total):      the same API calls as a share with no crypto and no streams: PUT
 //                          `total` bytes as chunk-size bodies, two in flight, finalize, claim,
 //                          then GET the content and read it to the end.
+//   serviceWorkerSave(total): the page's way of saving (static/js/save.js, service worker and
+//                          download manager) fed `total` bytes already in memory, 4 MiB at a time,
+//                          timed until the page has handed over the last byte.
 // Each returns seconds; transport returns {up, down}.
 ({
   async aesGcm(total, size) {
@@ -71,5 +74,27 @@
     const down = (performance.now() - started) / 1000;
     if (received !== total) throw new Error(`read ${received} of ${total} bytes`);
     return { up, down };
+  },
+
+  async serviceWorkerSave(total) {
+    const save = await import('/static/js/save.js');
+    const registration = await save.prepareServiceWorker();
+    if (save.chooseWay(registration) !== 'stream') throw new Error('the service worker is not active');
+    const piece = new Uint8Array(4 * 1024 * 1024);
+    let sent = 0;
+    const stream = new ReadableStream({
+      pull(controller) {
+        if (sent >= total) {
+          controller.close();
+          return;
+        }
+        const length = Math.min(piece.length, total - sent);
+        controller.enqueue(piece.slice(0, length)); // a buffer of its own, as decryption gives
+        sent += length;
+      },
+    }, { highWaterMark: 0 });
+    const started = performance.now();
+    await save.saveViaServiceWorker(registration, stream, { name: 'baseline.bin', size: total });
+    return (performance.now() - started) / 1000;
   },
 })

@@ -43,8 +43,7 @@ def test_altered_ciphertext_is_refused_and_nothing_is_saved(open_page, live_serv
         body[len(body) // 2] ^= 0x01  # in the middle of a record: its tag no longer matches
         route.fulfill(response=response, body=bytes(body))
 
-    # The service worker fetches the content: route it for the whole context, worker included.
-    recipient.context.route("**/api/v1/shares/*/content", flip_a_byte)
+    recipient.route("**/api/v1/shares/*/content", flip_a_byte)
     downloads = []
     recipient.on("download", lambda started: downloads.append(started))
     recipient.click("#claim")
@@ -159,7 +158,7 @@ def test_a_download_cut_short_resumes_from_where_it_stopped(open_page, live_serv
         assert partial.status == 206
         route.fulfill(status=200, body=partial.body(), content_type="application/octet-stream")
 
-    recipient.context.route("**/api/v1/shares/*/content", drop_the_first_fetch)
+    recipient.route("**/api/v1/shares/*/content", drop_the_first_fetch)
     assert download(recipient) == ("data.bin", content)
     assert ranges == [None, f"bytes={CHUNK_SIZE + 1}-"]
     watch.assert_clean()

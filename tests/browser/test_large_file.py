@@ -5,7 +5,6 @@ through the DevTools protocol (Performance.getMetrics) while the upload and the 
 """
 
 import hashlib
-import json
 import os
 import time
 
@@ -47,59 +46,14 @@ def heap_used(cdp):
     return next(m["value"] for m in metrics if m["name"] == "JSHeapUsedSize")
 
 
-def wait_sampling(page, cdp, selector, samples, worker=None, worker_samples=None):
-    """Wait for `selector` to show, reading the JS heap (and the worker's) every quarter second."""
+def wait_sampling(page, cdp, selector, samples):
+    """Wait for `selector` to show, reading the JS heap every quarter second meanwhile."""
     deadline = time.monotonic() + TIMEOUT_SECONDS
-    while True:
-        samples.append(heap_used(cdp))
-        if worker is not None:
-            worker_samples.append(worker.heap_used())
-        if page.locator(selector).is_visible():
-            return
+    while not page.locator(selector).is_visible():
         assert time.monotonic() < deadline, f"{selector} did not show in {TIMEOUT_SECONDS} s"
+        samples.append(heap_used(cdp))
         page.wait_for_timeout(250)
-
-
-class ServiceWorkerHeap:
-    """Read the JS heap of a page's service worker, which fetches and decrypts downloads.
-
-    Playwright opens DevTools sessions on pages only, so this attaches to the worker through the
-    browser's own session and relays Runtime.getHeapUsage to it (Target.sendMessageToTarget).
-    """
-
-    def __init__(self, browser, page, cdp, script="/sw.js"):
-        self.page = page
-        self.session = browser.new_browser_cdp_session()
-        self.replies = {}
-        self.ids = iter(range(1, 1 << 30))
-        self.session.on("Target.receivedMessageFromTarget", self._receive)
-        context = cdp.send("Target.getTargetInfo")["targetInfo"]["browserContextId"]
-        page.wait_for_function("navigator.serviceWorker.getRegistration('/dl/')"
-                               ".then((found) => found?.active?.state === 'activated')")
-        workers = [target for target in self.session.send("Target.getTargets")["targetInfos"]
-                   if target["type"] == "service_worker" and target["url"].endswith(script)
-                   and target.get("browserContextId") == context]
-        assert len(workers) == 1, workers
-        self.target = self.session.send("Target.attachToTarget", {
-            "targetId": workers[0]["targetId"], "flatten": False})["sessionId"]
-
-    def _receive(self, event):
-        message = json.loads(event["message"])
-        if "id" in message:
-            self.replies[message["id"]] = message
-
-    def heap_used(self):
-        ask = next(self.ids)
-        self.session.send("Target.sendMessageToTarget", {"sessionId": self.target, "message":
-                          json.dumps({"id": ask, "method": "Runtime.getHeapUsage"})})
-        deadline = time.monotonic() + 10
-        while ask not in self.replies:  # events are delivered while Playwright waits
-            assert time.monotonic() < deadline, "the service worker did not answer"
-            self.page.wait_for_timeout(10)
-        return self.replies.pop(ask)["result"]["usedSize"]
-
-    def close(self):
-        self.session.detach()
+    samples.append(heap_used(cdp))
 
 
 def sha256_of(path):
@@ -132,13 +86,11 @@ def test_256_mib_round_trip_keeps_the_tab_heap_flat(browser, big_server, big_fil
         cdp2.send("Performance.enable")
         offer.goto(path_of(link))
         expect(offer.locator("#offer")).to_be_visible()
-        worker = ServiceWorkerHeap(browser, offer, cdp2)
-        download_idle, worker_idle = heap_used(cdp2), worker.heap_used()
-        download, worker_download = [], []
+        download_idle = heap_used(cdp2)
+        download = []
         with offer.expect_download(timeout=TIMEOUT_SECONDS * 1000) as info:
             offer.click("#claim")
-        wait_sampling(offer, cdp2, "#done", download, worker, worker_download)
-        worker.close()
+        wait_sampling(offer, cdp2, "#done", download)
         saved = info.value
         assert saved.failure() is None, saved.failure()
         assert sha256_of(saved.path()) == expected
@@ -146,9 +98,6 @@ def test_256_mib_round_trip_keeps_the_tab_heap_flat(browser, big_server, big_fil
         sender.close()
         recipient.close()
     print(f"\nJS heap, upload: idle {upload_idle / MIB:.1f} MiB, peak {max(upload) / MIB:.1f} MiB; "
-          f"download: idle {download_idle / MIB:.1f} MiB, peak {max(download) / MIB:.1f} MiB; "
-          f"download worker: idle {worker_idle / MIB:.1f} MiB, "
-          f"peak {max(worker_download) / MIB:.1f} MiB in {len(worker_download)} samples")
+          f"download: idle {download_idle / MIB:.1f} MiB, peak {max(download) / MIB:.1f} MiB")
     assert max(upload) < HEAP_LIMIT
     assert max(download) < HEAP_LIMIT
-    assert len(worker_download) >= 2 and max(worker_download) < HEAP_LIMIT

@@ -13,8 +13,8 @@ import { ClaimLost, claim, decryptedStream, readAll, readStatus, unlock } from '
 import { capitalize, fileBadge, formatBytes, formatDate, formatRelative, plural } from '../format.js';
 import { ProgressView } from '../progress.js';
 import {
-  LARGE_IN_MEMORY, SaveUnavailable, chooseWay, discardFile, downloadViaServiceWorker, pickFile, prepareServiceWorker,
-  saveInMemory, saveToFile,
+  LARGE_IN_MEMORY, SaveUnavailable, chooseWay, discardFile, pickFile, prepareServiceWorker,
+  saveInMemory, saveToFile, saveViaServiceWorker,
 } from '../save.js';
 
 const MAX_NOTE_BYTES = 4 * 1024 * 1024; // a larger "note" (e.g. from the CLI) is saved as a file
@@ -267,33 +267,20 @@ async function claimAndSave() {
       throw error;
     });
     showOnly(panels, page.transfer);
-    const size = won.size ?? status.size;
-    progress.start(isText ? 'Decrypting the note…' : 'Downloading and decrypting…', size);
-    const onProgress = (received) => progress.update(received);
-    const onRetry = (error, attempt, delay) => {
-      page.transferNote.textContent = `Connection interrupted. Resuming in ${Math.ceil(delay / 1000)} s…`;
-    };
-    if (!isText && !handle && state.way === 'stream') {
-      const job = { id: state.id, ticket: won.ticket, size, plainSize: metadata.size, name, contentIkm: keys.contentIkm };
-      try {
-        await downloadViaServiceWorker(state.worker, job, { onProgress, onRetry });
-        progress.finish('Decrypted and saved');
-        showDone(name, metadata.size, await downloadsLeft());
-        return;
-      } catch (error) {
-        if (!(error instanceof SaveUnavailable)) throw error;
-        page.transferNote.textContent = 'Saving straight to disk is not available; the file is held in memory until it is complete.';
-      }
-    }
-    const stream = decryptedStream(state.id, won.ticket, size, keys, { onProgress, onRetry });
+    progress.start(isText ? 'Decrypting the note…' : 'Downloading and decrypting…', won.size ?? status.size);
+    const stream = decryptedStream(state.id, won.ticket, won.size ?? status.size, keys, {
+      onProgress: (received) => progress.update(received),
+      onRetry: (error, attempt, delay) => {
+        page.transferNote.textContent = `Connection interrupted. Resuming in ${Math.ceil(delay / 1000)} s…`;
+      },
+    });
     if (isText) {
       const text = utf8Decode(await readAll(stream, MAX_NOTE_BYTES));
       progress.finish('Decrypted');
       showNote(text, await downloadsLeft());
       return;
     }
-    if (handle) await saveToFile(handle, stream);
-    else await saveInMemory(stream, { name });
+    await save(stream, name, metadata.size, handle);
     progress.finish('Decrypted and saved');
     showDone(name, metadata.size, await downloadsLeft());
   } catch (error) {
@@ -303,6 +290,23 @@ async function claimAndSave() {
     state.busy = false;
     page.claim.disabled = false;
   }
+}
+
+async function save(stream, name, size, handle) {
+  if (handle) {
+    await saveToFile(handle, stream);
+    return;
+  }
+  if (state.way === 'stream') {
+    try {
+      await saveViaServiceWorker(state.worker, stream, { name, size });
+      return;
+    } catch (error) {
+      if (!(error instanceof SaveUnavailable)) throw error;
+      page.transferNote.textContent = 'Saving straight to disk is not available; the file is held in memory until it is complete.';
+    }
+  }
+  await saveInMemory(stream, { name });
 }
 
 /** Keep a file name from the (authenticated, but sender-chosen) metadata harmless. */
