@@ -106,7 +106,7 @@ class BareChromium:
         target = self.send("Target.createTarget", {
             "url": "about:blank", "browserContextId": context})["targetId"]
         session = self.send("Target.attachToTarget", {"targetId": target, "flatten": True})
-        page = Page(self, session["sessionId"], context)
+        page = Page(self, session["sessionId"])
         page.send("Performance.enable")
         page.goto(url)
         return page
@@ -133,14 +133,9 @@ class BareChromium:
 class Page:
     """One page target, attached through a flat session."""
 
-    def __init__(self, browser, session, context):
+    def __init__(self, browser, session):
         self.browser = browser
         self.session = session
-        self.context = context
-
-    def close(self):
-        """Close the page with its browser context, and what that context stored."""
-        self.browser.send("Target.disposeBrowserContext", {"browserContextId": self.context})
 
     def send(self, method, params=None, timeout=600):
         return self.browser.send(method, params, session=self.session, timeout=timeout)

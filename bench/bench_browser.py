@@ -16,7 +16,6 @@ tab's peak JS heap. Chromium is driven without Playwright: see bench/bare_chromi
 """
 
 import argparse
-import hashlib
 import json
 import os
 import sys
@@ -27,7 +26,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.bare_chromium import BareChromium  # noqa: E402
-from tests.browser.test_large_file import sha256_of  # noqa: E402
+from tests.browser.test_large_file import sha256_of, write_random_file  # noqa: E402
 from tests.processes import GunicornProcess, RedisProcess  # noqa: E402
 
 MIB = 1024 * 1024
@@ -60,16 +59,6 @@ def main(argv=None):
             server.stop()
             redis.stop()
     print_table(rows, size)
-
-
-def write_random_file(path, size_mib):
-    digest = hashlib.sha256()
-    with open(path, "wb") as out:
-        for _ in range(size_mib):
-            block = os.urandom(MIB)
-            digest.update(block)
-            out.write(block)
-    return path, digest.hexdigest()
 
 
 def run(browser, base_url, path, size, expected, download_dir):

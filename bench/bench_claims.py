@@ -120,11 +120,7 @@ def main():
                          env=h.server_env(args)) as web:
         print(f"# Claims: {args.clients} simultaneous claims x {args.rounds} rounds, "
               f"{args.workers} workers x {args.threads} threads\n")
-        print(h.machine_summary(redis_srv.url) + "\n")
-        if args.server_root:
-            print(f"server code of {args.server_root}\n")
-        if args.server_env:
-            print(f"gunicorn environment: {' '.join(args.server_env)}\n")
+        h.print_setup(redis_srv.url, args)
         h.warm_up(web.url, 4 * h.KIB, 4 * h.MIB, args.workers)
         api = h.Api(web.url)
         sha = h.redis_client(redis_srv).script_load(TRIVIAL_SCRIPT)

@@ -44,11 +44,7 @@ def main():
                          root=args.server_root, env=h.server_env(args)) as web:
         print(f"# Memory: {args.size_mib} MiB share, {args.chunk_mib:g} MiB chunks, "
               f"{args.workers} workers x 16 threads\n")
-        print(h.machine_summary(redis_srv.url) + "\n")
-        if args.server_root:
-            print(f"server code of {args.server_root}\n")
-        if args.server_env:
-            print(f"gunicorn environment: {' '.join(args.server_env)}\n")
+        h.print_setup(redis_srv.url, args)
         api = h.Api(web.url, connections=max(args.upload_threads, 2))
         pids = sorted(web.worker_pids())
         cpu = {pid: sum(h.psutil.Process(pid).cpu_times()[:2]) for pid in pids}

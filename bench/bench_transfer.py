@@ -178,11 +178,7 @@ def main():
     summary = []
     with h.redis_server(binary=args.redis_binary) as redis_srv:
         print(f"# Transfer: {args.size_mib} MiB share, loopback, {args.repeat} repeat(s)\n")
-        print(h.machine_summary(redis_srv.url) + "\n")
-        if args.server_root:
-            print(f"server code of {args.server_root}\n")
-        if args.server_env:
-            print(f"gunicorn environment: {' '.join(args.server_env)}\n")
+        h.print_setup(redis_srv.url, args)
         if args.compare_root:
             print(f"[B] = server code of {args.compare_root}\n")
         for chunk_mib in (float(c) for c in args.chunk_mib.split(",")):

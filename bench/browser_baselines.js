@@ -24,8 +24,7 @@
   },
 
   async transport(total) {
-    const b64u = (bytes) => btoa(String.fromCharCode(...bytes))
-      .replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+    const { b64uEncode: b64u } = await import('/static/js/crypto/encoding.js'); // outside the timing
     const call = async (path, init = {}) => {
       const response = await fetch(`/api/v1${path}`, { cache: 'no-store', ...init });
       if (!response.ok) throw new Error(`${init.method || 'GET'} ${path}: ${response.status}`);

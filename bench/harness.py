@@ -423,3 +423,13 @@ def machine_summary(redis_url=None):
         info = redis.Redis.from_url(redis_url).info("server")
         parts.append(f"redis-server {info['redis_version']} ({info['executable']})")
     return ", ".join(parts)
+
+
+def print_setup(redis_url, args):
+    """Print what the figures below come from: the machine, and the server code and environment
+    when `add_common_options`' --server-root or --server-env changed them."""
+    print(machine_summary(redis_url) + "\n")
+    if args.server_root:
+        print(f"server code of {args.server_root}\n")
+    if args.server_env:
+        print(f"gunicorn environment: {' '.join(args.server_env)}\n")

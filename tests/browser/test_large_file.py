@@ -31,10 +31,14 @@ def big_server(redis_server):
 
 @pytest.fixture(scope="module")
 def big_file(tmp_path_factory):
-    path = tmp_path_factory.mktemp("big") / "video.bin"
+    return write_random_file(tmp_path_factory.mktemp("big") / "video.bin", SIZE // MIB)
+
+
+def write_random_file(path, size_mib):
+    """Write `size_mib` MiB of random bytes to `path`; return the path and their SHA-256."""
     digest = hashlib.sha256()
     with open(path, "wb") as out:
-        for _ in range(SIZE // MIB):
+        for _ in range(size_mib):
             block = os.urandom(MIB)
             digest.update(block)
             out.write(block)

@@ -134,29 +134,10 @@ export class Encrypter {
   }
 
   async transform(piece, controller) {
-    let view = toBytes(piece);
-    const chunk = this.chunk;
-    if (this.fill) {
-      const need = chunk - this.fill;
-      if (view.length <= need) {
-        this.buffer.set(view, this.fill);
-        this.fill += view.length;
-        return;
-      }
-      // More data follows this record, so it is not the last one.
-      this.buffer.set(view.subarray(0, need), this.fill);
-      view = view.subarray(need);
-      await this.seal(chunk, false, controller);
+    for (const record of recordsFollowedByMore(this, toBytes(piece), this.chunk)) {
+      if (record.buffer !== this.buffer.buffer) this.buffer.set(record); // a view into the piece
+      await this.seal(this.chunk, false, controller);
     }
-    // Seal every full chunk that still has at least one byte after it; subarray does not copy.
-    const full = Math.max(0, Math.floor((view.length - 1) / chunk));
-    for (let start = 0; start < full * chunk; start += chunk) {
-      this.buffer.set(view.subarray(start, start + chunk));
-      await this.seal(chunk, false, controller);
-    }
-    const rest = view.subarray(full * chunk);
-    this.buffer.set(rest);
-    this.fill = rest.length;
   }
 
   async flush(controller) {
@@ -205,27 +186,9 @@ export class Decrypter {
       view = await this.readHeader(view);
       if (view === null) return;
     }
-    const rs = this.rs;
-    if (this.fill) {
-      const need = rs - this.fill;
-      if (view.length <= need) {
-        this.buffer.set(view, this.fill);
-        this.fill += view.length;
-        return;
-      }
-      // At least one byte follows this record, so it is not the last one.
-      this.buffer.set(view.subarray(0, need), this.fill);
-      view = view.subarray(need);
-      enqueue(controller, await this.openMiddle(this.buffer));
-      this.fill = 0;
+    for (const record of recordsFollowedByMore(this, view, this.rs)) {
+      enqueue(controller, await this.openMiddle(record));
     }
-    const full = Math.max(0, Math.floor((view.length - 1) / rs));
-    for (let start = 0; start < full * rs; start += rs) {
-      enqueue(controller, await this.openMiddle(view.subarray(start, start + rs)));
-    }
-    const rest = view.subarray(full * rs);
-    this.buffer.set(rest);
-    this.fill = rest.length;
   }
 
   async flush(controller) {
@@ -330,6 +293,33 @@ async function collect(readable) {
     parts.push(value);
   }
   return concatBytes(...parts);
+}
+
+/**
+ * Add `view` to the record a stream holds back (`state.buffer`, `state.fill` of `size` bytes) and
+ * yield, in order, every whole record that more bytes follow, so that none of them is the last:
+ * the held one once `view` completes it, then whole records of `view` itself (subarrays, no
+ * copy). What is left, possibly a whole record, is held back for the next piece or for flush.
+ * The caller must be done with each record before it asks for the next: the buffer is reused.
+ */
+function* recordsFollowedByMore(state, view, size) {
+  if (state.fill) {
+    const need = size - state.fill;
+    if (view.length <= need) {
+      state.buffer.set(view, state.fill);
+      state.fill += view.length;
+      return;
+    }
+    state.buffer.set(view.subarray(0, need), state.fill);
+    view = view.subarray(need);
+    state.fill = 0;
+    yield state.buffer.subarray(0, size);
+  }
+  const full = Math.max(0, Math.floor((view.length - 1) / size));
+  for (let start = 0; start < full * size; start += size) yield view.subarray(start, start + size);
+  const rest = view.subarray(full * size);
+  state.buffer.set(rest);
+  state.fill = rest.length;
 }
 
 function enqueue(controller, data) {
