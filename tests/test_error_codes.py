@@ -5,12 +5,14 @@ One row per code: the request that provokes it, and the exact status and code it
 answered only by routes that enforce upload credentials and quotas; the completeness test says so.
 """
 
+import re
 from dataclasses import dataclass
 
 import pytest
 
 from server import create_app, store
-from server.errors import CODES
+from server.errors import CODES, REFUSALS
+from tests.conftest import ROOT
 from tests.processes import free_port
 from tests.sharing import Sharing, b64u, bearer, random_token
 
@@ -181,3 +183,12 @@ def test_missing_tokens_name_the_token_that_is_missing(sharing):
     }
     assert sharing.client.post(f"{url}/claim", headers=bearer("short")).get_json()["code"] == (
         "invalid_request")
+
+
+def test_every_refusal_in_the_code_names_a_known_code_with_its_status():
+    sources = "\n".join(path.read_text("utf-8") for path in (ROOT / "server").glob("*.py"))
+    calls = re.findall(r"refuse\(\s*(\d{3}),\s*\"(\w+)\"", sources)
+    assert len(calls) >= 10, "the pattern still finds the refusals"
+    for status, code in calls + [(str(s), c) for s, c, _ in REFUSALS.values()]:
+        # invalid_request also answers 411 and 415, where the request is malformed that way.
+        assert CODES[code] == int(status) or code == "invalid_request", (status, code)
