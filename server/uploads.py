@@ -7,7 +7,7 @@ never looks inside the ciphertext.
 
 from flask import Blueprint, abort, current_app, jsonify, request
 
-from . import limits, metrics, store
+from . import limits, metrics, quota, store, upload_auth
 from .validation import (
     PROTOCOL_VERSIONS,
     bearer_token,
@@ -35,6 +35,8 @@ def service_limits():
         default_expiry_seconds=config["DEFAULT_EXPIRY_SECONDS"],
         max_downloads=config["MAX_DOWNLOADS"],
         max_metadata_chars=config["MAX_METADATA_CHARS"],
+        **upload_auth.config_fields(config),
+        **quota.config_fields(config),
     )
 
 
@@ -59,11 +61,14 @@ def create():
         fields["pw_salt"] = wanted["password"]["salt"]
         fields["pw_iter"] = wanted["password"]["iterations"]
     limits.check_upload_budget(wanted["size"])
+    admission = quota.admit(wanted["size"], wanted["expires_in"])  # 429 quota_exceeded
+    wanted["expires_in"] = admission.expires_in
     # The store draws the id first and checks room on the node that will hold it.
     new_id, owner_token, expires = store.create_share(
         fields, wanted["expires_in"], config["UPLOAD_IDLE_SECONDS"],
         reserve=config["STORAGE_RESERVE_BYTES"],
     )
+    admission.record(new_id, expires)
     metrics.SHARES_CREATED.inc()
     body = {
         "id": new_id,
