@@ -19,6 +19,7 @@ Very large shares may also be held for a shorter time: above LARGE_SHARE_BYTES t
 capped at LARGE_SHARE_MAX_EXPIRY_SECONDS (the create's answer says the expiry it got).
 """
 
+import functools
 import hmac
 import math
 import secrets
@@ -34,7 +35,8 @@ from .validation import iso_time
 
 HASH_KEY = "ots-quota:hash-key"
 BUCKET_KEYS = ("ots-quota:{{{}}}:bytes", "ots-quota:{{{}}}:expiry")
-EXTENSION_KEY = "onetimeshare.quota"
+#: Draw the hashing key unless one exists, and return the one in force, in one round trip.
+HASH_KEY_SCRIPT = "redis.call('SET', KEYS[1], ARGV[1], 'NX') return redis.call('GET', KEYS[1])"
 #: States in which a share no longer holds ciphertext once its chunk hash is gone.
 RELEASED_STATES = (b"consumed", b"deleted")
 
@@ -163,16 +165,16 @@ def _released_shares(expiry_key):
 def _bucket_hash(who):
     """Return a keyed hash of the sender: Redis never holds an address or a credential name.
 
-    The key is drawn once and kept in Redis, so every worker and instance agrees on it.
+    The key is drawn by whichever worker needs it first and kept in Redis, so every worker and
+    instance agrees on it. It is read on every create, not cached: were it ever lost (a
+    FLUSHALL), workers holding an old copy would count one sender in two buckets.
     """
-    app = current_app._get_current_object()
-    key = app.extensions.get(EXTENSION_KEY)
-    if key is None:
-        _call(lambda client: client.set(HASH_KEY, secrets.token_bytes(32), nx=True))
-        key = app.extensions[EXTENSION_KEY] = _call(lambda client: client.get(HASH_KEY))
+    key = _call(lambda client: client.eval(HASH_KEY_SCRIPT, 1, HASH_KEY,
+                                           secrets.token_bytes(32)))
     return hmac.new(key, who.encode(), "sha256").hexdigest()[:32]
 
 
+@functools.cache
 def _script():
     return resources.files(__package__).joinpath("lua", "quota.lua").read_text("utf-8")
 
