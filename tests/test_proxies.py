@@ -2,6 +2,7 @@
 while no proxy is trusted, and who may read /metrics.
 """
 
+import hashlib
 import logging
 
 import pytest
@@ -89,3 +90,30 @@ def test_metrics_with_a_token_need_it_from_everywhere(build):
         assert wrong.status_code == 403 and wrong.get_json()["code"] == "metrics_token_invalid"
         right = client.get("/metrics", headers=bearer(token))
         assert right.status_code == 200 and b"onetimeshare_redis_up" in right.data
+
+
+# --- The refusals of issue 9 are documented -----------------------------------------------------
+
+
+def test_the_new_refusals_match_the_openapi_document(app_config, tmp_path):
+    from tests.test_openapi import Conformance
+    from tests.test_quota import share_body
+
+    tokens = tmp_path / "tokens"
+    tokens.write_text("alice " + hashlib.sha256(b"alice-token").hexdigest() + "\n")
+    api = Conformance(create_app({**app_config, "UPLOAD_TOKENS_FILE": str(tokens),
+                                  "STORED_BYTES_PER_SENDER": 0, "STORED_SHARES_PER_SENDER": 1,
+                                  "METRICS_TOKEN": "m"}))
+    assert api.get("/api/v1/config").get_json()["upload_token_required"] is True
+    assert api.post("/api/v1/shares", json=share_body(40)).status_code == 401
+    assert api.post("/api/v1/shares", json=share_body(40),
+                    headers=bearer("nope")).status_code == 403
+    # Successes with a credential bypass the checker: it expects a documented `security` on
+    # any success that sent one, and these credentials are optional (operator's choice).
+    assert api.client.post("/api/v1/shares", json=share_body(40),
+                           headers=bearer("alice-token")).status_code == 201
+    quota = api.post("/api/v1/shares", json=share_body(40), headers=bearer("alice-token"))
+    assert quota.status_code == 429 and quota.get_json()["code"] == "quota_exceeded"
+    assert api.get("/metrics").status_code == 401
+    assert api.get("/metrics", headers=bearer("x")).status_code == 403
+    assert api.client.get("/metrics", headers=bearer("m")).status_code == 200
