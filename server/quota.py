@@ -11,9 +11,10 @@ Cluster those keys live in another slot than the shares, so they cannot change a
 them; instead every check first asks the shares themselves and releases every one that no longer
 holds ciphertext: expired, abandoned while uploading, deleted, or consumed with its last fetch
 done or its claim abandoned. Entries past their expiry are pruned by the script as well, and the
-bucket expires with its longest share. A create is admitted in two steps around the store's own
-create (check, then add again atomically with a re-check), so two racing creates cannot both slip
-under the quota: the loser's empty share is dropped.
+bucket expires with its longest share. When the bucket's Redis (or cluster node) does not answer,
+the quota fails open, as the rate limits do: the create goes on uncounted. A create is admitted
+in two steps around the store's own create (check, then add again atomically with a re-check), so
+two racing creates cannot both slip under the quota: the loser's empty share is dropped.
 
 Very large shares may also be held for a shorter time: above LARGE_SHARE_BYTES the expiry is
 capped at LARGE_SHARE_MAX_EXPIRY_SECONDS (the create's answer says the expiry it got).
@@ -21,6 +22,7 @@ capped at LARGE_SHARE_MAX_EXPIRY_SECONDS (the create's answer says the expiry it
 
 import functools
 import hmac
+import logging
 import math
 import secrets
 import time
@@ -28,12 +30,16 @@ from dataclasses import dataclass
 from importlib import resources
 
 from flask import abort, current_app, g
+from werkzeug.exceptions import HTTPException
 
 from . import errors, limits, store
 from .redis_client import CLUSTER_TROUBLE, StorageUnavailable
 from .validation import iso_time
 
+log = logging.getLogger(__name__)
+
 HASH_KEY = "ots-quota:hash-key"
+EXTENSION_KEY = "onetimeshare.quota_hash_key"
 BUCKET_KEYS = ("ots-quota:{{{}}}:bytes", "ots-quota:{{{}}}:expiry")
 #: Draw the hashing key unless one exists, and return the one in force, in one round trip.
 HASH_KEY_SCRIPT = "redis.call('SET', KEYS[1], ARGV[1], 'NX') return redis.call('GET', KEYS[1])"
@@ -101,18 +107,30 @@ class Admission:
             return
         try:
             self.run("add", share_id, expires_ms)
-        except Exception:
+        except HTTPException:
             _call(lambda client: client.unlink(*store.share_keys(share_id)))
             raise
 
     def run(self, mode, share_id="", expires_ms=0):
-        if self.keys is None:
-            bucket = _bucket_hash(self.who)
-            self.keys = [key.format(bucket) for key in BUCKET_KEYS]
-        gone = _released_shares(self.keys[1])
-        reply = _call(lambda client: client.eval(
-            _script(), 2, *self.keys, mode, self.quota, self.cap, self.size, share_id,
-            expires_ms, *gone))
+        """Check (or add) in the sender's bucket; refuse with 429 when it is full.
+
+        Like the rate limits, the quota fails open: when the Redis (or the cluster node) that
+        holds the bucket does not answer, the create goes on uncounted, and the store answers
+        503 itself if the share's own node is down. On a cluster one node down must not stop
+        the senders whose buckets live there from creating shares on the others.
+        """
+        try:
+            if self.keys is None:
+                bucket = _bucket_hash(self.who)
+                self.keys = [key.format(bucket) for key in BUCKET_KEYS]
+            gone = _released_shares(self.keys[1])
+            reply = _call(lambda client: client.eval(
+                _script(), 2, *self.keys, mode, self.quota, self.cap, self.size, share_id,
+                expires_ms, *gone))
+        except store.UNREACHABLE as error:
+            log.warning("quota bookkeeping unreachable (%s); this create is not counted",
+                        type(error).__name__)
+            return
         if reply[0] == b"full":
             self.refuse(int(reply[1]), int(reply[2]), int(reply[3]))
 
@@ -156,21 +174,46 @@ def _released_shares(expiry_key):
                 pipe.exists(data)
             return pipe.execute()
 
-    replies = _call(ask)
+    try:
+        replies = _call(ask)
+    except store.UNREACHABLE:
+        # A node holding some of these shares is down: ask them one by one, and keep counting
+        # those that cannot answer (they may still hold their bytes).
+        replies = []
+        for share_id in ids:
+            try:
+                replies += _call(lambda client, share_id=share_id: _ask_one(client, share_id))
+            except store.UNREACHABLE:
+                replies += [b"unknown", 1]
     return [share_id for share_id, state, data in zip(ids, replies[::2], replies[1::2],
                                                       strict=True)
             if state is None or (state in RELEASED_STATES and not data)]
+
+
+def _ask_one(client, share_id):
+    share, data = store.share_keys(share_id.decode())[:2]
+    return [client.hget(share, "state"), client.exists(data)]
 
 
 def _bucket_hash(who):
     """Return a keyed hash of the sender: Redis never holds an address or a credential name.
 
     The key is drawn by whichever worker needs it first and kept in Redis, so every worker and
-    instance agrees on it. It is read on every create, not cached: were it ever lost (a
-    FLUSHALL), workers holding an old copy would count one sender in two buckets.
+    instance agrees on it. It is read on every create (the copy kept here serves only while its
+    node is down): were it ever lost (a FLUSHALL), workers using an old copy would count one
+    sender in two buckets.
     """
-    key = _call(lambda client: client.eval(HASH_KEY_SCRIPT, 1, HASH_KEY,
-                                           secrets.token_bytes(32)))
+    extensions = current_app.extensions
+    try:
+        key = _call(lambda client: client.eval(HASH_KEY_SCRIPT, 1, HASH_KEY,
+                                               secrets.token_bytes(32)))
+        extensions[EXTENSION_KEY] = key
+    except store.UNREACHABLE:
+        # On a cluster, the node holding the key may be down while the bucket's node is not:
+        # the last key this process read is the one in force.
+        key = extensions.get(EXTENSION_KEY)
+        if key is None:
+            raise
     return hmac.new(key, who.encode(), "sha256").hexdigest()[:32]
 
 

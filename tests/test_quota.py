@@ -2,6 +2,7 @@
 room comes back when a share stops holding ciphertext, and Redis never sees the address.
 """
 
+import hmac
 import os
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -287,3 +288,47 @@ def test_quota_on_a_cluster_counts_shares_on_every_node(cluster, app_config):
     down = create_app({**app_config, "REDIS_URL": "",
                        "REDIS_CLUSTER_NODES": f"127.0.0.1:{free_port()}"})
     assert down.test_client().post("/api/v1/shares", json=share_body(40)).status_code == 503
+
+
+def test_a_cluster_node_down_keeps_its_shares_counted_and_the_sender_creating(cluster,
+                                                                             app_config):
+    cluster.wait_until_ok()
+    cluster.flushall()
+    app = create_app({**app_config, "REDIS_URL": "", "REDIS_CLUSTER_NODES": cluster.seeds,
+                      "STORED_BYTES_PER_SENDER": 0, "STORED_SHARES_PER_SENDER": 6})
+    alice = Sharing(app.test_client())  # the test client's address: 127.0.0.1
+    shares = [alice.ready(size=40)]
+    client = cluster.client()
+    try:
+        key = client.get("ots-quota:hash-key")
+    finally:
+        client.close()
+    bucket = hmac.new(key, b"address:127.0.0.1", "sha256").hexdigest()[:32]
+    busy = {cluster.node_for_key("ots-quota:hash-key").port,
+            cluster.node_for_key(f"ots-quota:{{{bucket}}}:bytes").port}
+    target = next(node for node in cluster.nodes if node.port not in busy)
+    for _ in range(60):  # 5 shares, at least one of them on the node about to go down
+        on_target = [s for s in shares if node_of(cluster, s).port == target.port]
+        if len(shares) == 5 and on_target:
+            break
+        if len(shares) == 5:
+            alice.delete(shares.pop(0))
+        shares.append(alice.ready(size=40))
+    lost = next(s for s in shares if node_of(cluster, s).port == target.port)
+    target.stop()
+    try:
+        assert alice.create(size=40).id, "a create still lands on a node that answers"
+        # The share on the stopped node cannot say it was released: it still counts.
+        assert alice.create(size=40, expect=429)["stored_shares"] == 6
+        up = next(s for s in shares if node_of(cluster, s).port != target.port)
+        alice.download(up)
+        assert alice.create(size=40).id
+        assert alice.create(size=40, expect=429)["code"] == "quota_exceeded"
+    finally:
+        target.start()
+    cluster.wait_until_ok()
+    assert alice.download(lost) == lost.ciphertext
+
+
+def node_of(cluster, share):
+    return cluster.node_for_key(f"ots:{{{share.id}}}:share")
