@@ -7,7 +7,7 @@ never looks inside the ciphertext.
 
 from flask import Blueprint, current_app, jsonify, request
 
-from . import limits, metrics, store
+from . import limits, metrics, quota, store, upload_auth
 from .errors import refuse
 from .validation import (
     CREATE_VERSIONS,
@@ -36,6 +36,8 @@ def service_limits():
         default_expiry_seconds=config["DEFAULT_EXPIRY_SECONDS"],
         max_downloads=config["MAX_DOWNLOADS"],
         max_metadata_chars=config["MAX_METADATA_CHARS"],
+        **upload_auth.config_fields(config),
+        **quota.config_fields(config),
     )
 
 
@@ -61,11 +63,14 @@ def create():
         fields["pw_iter"] = wanted["password"]["iterations"]
         fields["pw_verifier"] = store.digest_verifier(wanted["password"]["verifier"])
     limits.check_upload_budget(wanted["size"])
+    admission = quota.admit(wanted["size"], wanted["expires_in"])  # 429 quota_exceeded
+    wanted["expires_in"] = admission.expires_in
     # The store draws the id first and checks room on the node that will hold it.
     new_id, owner_token, expires = store.create_share(
         fields, wanted["expires_in"], config["UPLOAD_IDLE_SECONDS"],
         reserve=config["STORAGE_RESERVE_BYTES"],
     )
+    admission.record(new_id, expires)
     metrics.SHARES_CREATED.inc()
     body = {
         "id": new_id,

@@ -105,8 +105,9 @@ def test_ipv6_clients_are_counted_per_64(limited):
 
 @pytest.mark.parametrize("path", ["/healthz", "/readyz", "/metrics"])
 def test_probes_and_metrics_are_never_limited(limited, path):
-    client = limited(RATE_LIMIT_DEFAULT="1 per minute")()
-    assert [client.get(path).status_code for _ in range(5)] == [200] * 5
+    client = limited(RATE_LIMIT_DEFAULT="1 per minute", METRICS_TOKEN="scrape")()
+    headers = bearer("scrape")  # /metrics is not public (tests/test_proxies.py)
+    assert [client.get(path, headers=headers).status_code for _ in range(5)] == [200] * 5
 
 
 def test_rate_limits_can_be_turned_off(limited):
