@@ -133,7 +133,9 @@ def exit_for(error: BaseException) -> tuple[Exit, str]:
 def _message(error: BaseException, code: Exit) -> str:
     if isinstance(error, ApiError):
         message = MESSAGES.get(error.code) or error.message
-        if isinstance(error, WrongPassword) and error.attempts_left is not None:
+        if isinstance(error, WrongPassword) and error.attempts_left == 0:
+            message += "; the share is now locked for a while"
+        elif isinstance(error, WrongPassword) and error.attempts_left is not None:
             message += f"; {error.attempts_left} attempt(s) left before the share locks"
         later = f" (try again in {error.retry_after} s)" if error.retry_after else ""
         return message + later
