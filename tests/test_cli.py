@@ -16,6 +16,7 @@ import zipfile
 import httpx
 import pytest
 
+from onetimeshare.api import ShareApi
 from onetimeshare.cli_common import Exit
 from onetimeshare.cli_get import safe_name
 from onetimeshare.ece import RECORD_SIZE, TAG_LENGTH
@@ -23,6 +24,7 @@ from onetimeshare.links import parse_link
 from onetimeshare.zipper import Member, member_info, write_zip, zip_size
 from tests.cli_helpers import Cli, CuttingRelay, FakeServer, corrupt_first_chunk
 from tests.processes import GunicornProcess
+from tests.v1_shares import plant_v1
 
 CHUNK_SIZE = 256 * 1024
 DATA_PER_RECORD = RECORD_SIZE - TAG_LENGTH - 1  # 65,519
@@ -194,6 +196,24 @@ def test_status_of_a_password_share_shows_the_public_status_only(cli, tmp_path):
     named = json.loads(stranger.ok("status", link, "--json",
                                    env={"ONETIMESHARE_PASSWORD": "right horse"}).stdout)
     assert named["name"] == "hidden-name.txt" and named["size"] == 10
+
+
+@pytest.mark.parametrize("password", [None, "old horse"], ids=["no password", "password"])
+def test_a_v1_link_is_still_opened_read_only(cli, tmp_path, app, service, password):
+    """Shares stored before protocol v2 keep opening until they expire; a v1 password is checked
+    on this machine, as v1 did."""
+    plaintext = os.urandom(300_000)
+    with ShareApi(service.url) as api:
+        link = plant_v1(app, api, plaintext, password)
+    out = tmp_path / "out.txt"
+    if password:
+        wrong = cli.run("get", link, "-o", out, env={"ONETIMESHARE_PASSWORD": "wrong"})
+        assert wrong.code == Exit.PASSWORD and not out.exists()
+    got = json.loads(cli.ok("get", link, "-o", out, "--json",
+                            env={"ONETIMESHARE_PASSWORD": password or ""}).stdout)
+    assert got["name"] == "old.txt" and got["size"] == len(plaintext)
+    assert out.read_bytes() == plaintext
+    assert cli.run("get", link, "-o", tmp_path / "again.txt").code == Exit.GONE
 
 
 def test_second_get_is_refused_with_4(cli, tmp_path):
