@@ -42,7 +42,7 @@ def test_metrics_count_the_life_of_a_share(client, sharing):
     assert delta("onetimeshare_shares_finalized_total") == 1
     assert delta("onetimeshare_upload_bytes_total") == 150_000
     assert delta('onetimeshare_claims_total{outcome="won"}') == 1
-    assert delta('onetimeshare_claims_total{outcome="proof_forbidden"}') == 1
+    assert delta('onetimeshare_claims_total{outcome="proof_invalid"}') == 1
     assert delta('onetimeshare_claims_total{outcome="gone"}') == 1
     assert delta("onetimeshare_fetch_bytes_total") == 150_000
     assert delta("onetimeshare_fetches_completed_total") == 1
