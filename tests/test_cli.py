@@ -285,23 +285,46 @@ def test_unknown_share_is_3(cli, service):
     assert result.code == Exit.NOT_FOUND and len(result.stderr.splitlines()) == 1
 
 
-def test_a_server_that_wants_an_upload_token_gets_a_clear_message(cli, tmp_path, service):
-    """The server may require an upload token (open-internet deployments); faked here by a
-    relay that answers the create request the way such a server does."""
-    seen = []
+class UploadTokenServer:
+    """Answer like a server that takes new shares only with the upload token "right-token"
+    (the open-internet deployment): /config from the real service with the flag set, create
+    refused with the codes of the spec, the Authorization header of every create recorded."""
 
-    def handler(request):
-        seen.append(request.headers.get("authorization"))
+    def __init__(self, service, announce):
+        self.service, self.announce, self.seen = service, announce, []
+
+    def __call__(self, request):
         if request.url.path == "/api/v1/config":
-            config = httpx.get(f"{service.url}/api/v1/config").json()
-            return httpx.Response(200, json={**config, "upload_token_required": False})
-        return httpx.Response(401, json={"error": "Unauthorized", "code": "upload_token_required",
-                                         "message": "An upload token is required."})
+            config = httpx.get(f"{self.service.url}/api/v1/config").json()
+            return httpx.Response(200, json={**config, "upload_token_required": self.announce})
+        self.seen.append(request.headers.get("authorization"))
+        if request.headers.get("authorization") is None:
+            return httpx.Response(401, json={"error": "Unauthorized",
+                                             "code": "upload_token_required", "message": "m"})
+        return httpx.Response(403, json={"error": "Forbidden", "code": "upload_token_invalid",
+                                         "message": "m"})
 
-    with FakeServer(handler) as fake:
-        refused = cli.run("send", make_file(tmp_path / "x", 1), "--server", fake.url)
-    assert refused.code == Exit.USAGE and "ONETIMESHARE_UPLOAD_TOKEN" in refused.stderr
-    assert seen[-1] is None, "no token was set, so none was sent"
+
+@pytest.mark.parametrize("announce", [False, True], ids=["found on create", "announced"])
+def test_a_server_that_wants_an_upload_token_says_how_to_set_it(cli, tmp_path, service,
+                                                               announce):
+    fake = UploadTokenServer(service, announce)
+    source = make_file(tmp_path / "x", 1)
+    with FakeServer(fake) as server:
+        missing = cli.run("send", source, "--server", server.url)
+        wrong = cli.run("send", source, "--server", server.url,
+                        env={"ONETIMESHARE_UPLOAD_TOKEN": "wrong-token"})
+        config = cli.home / "config" / "onetimeshare" / "config.toml"
+        config.parent.mkdir(parents=True)
+        config.write_text('upload_token = "from-the-file"\n')
+        from_file = cli.run("send", source, "--server", server.url)
+    assert missing.code == Exit.USAGE and "ONETIMESHARE_UPLOAD_TOKEN" in missing.stderr
+    assert "upload token" in missing.stderr and missing.stdout == b""
+    assert wrong.code == Exit.USAGE and "refused the upload token" in wrong.stderr
+    assert from_file.code == Exit.USAGE and "refused the upload token" in from_file.stderr
+    # Announced: refused before anything is read or created; else the create says so.
+    expected = [] if announce else [None]
+    assert fake.seen == expected + ["Bearer wrong-token", "Bearer from-the-file"]
 
 
 def test_unreachable_server_is_7(cli, tmp_path):
