@@ -283,7 +283,10 @@ def receive(api: ShareApi, info: ShareInfo, sink, progress=None) -> int:
                                 f"{claim['size']}")
     tail = decryptor.finalize()
     sink.write(tail)
-    return written + len(tail)
+    written += len(tail)
+    if progress:
+        progress(written)
+    return written
 
 
 def retryable(error: ServerUnavailable) -> bool:

@@ -29,7 +29,8 @@ from tests.v1_shares import plant_v1
 CHUNK_SIZE = 256 * 1024
 DATA_PER_RECORD = RECORD_SIZE - TAG_LENGTH - 1  # 65,519
 MIB = 1024 * 1024
-# A plaintext whose padded length is exactly four records, so its ciphertext is exactly one chunk.
+# The plaintext that filled exactly one chunk before padding; padded (to 262,144 bytes, five
+# records), its ciphertext now runs 106 bytes into a second chunk.
 ONE_CHUNK = CHUNK_SIZE - 21 - 4 * (TAG_LENGTH + 1)
 PROOF_FAILURES_MAX = 3
 

@@ -130,3 +130,18 @@ def test_an_unknown_version_is_refused_before_any_key_is_derived(api):
     status = {**api.status(sent.share_id), "version": 3}
     with pytest.raises(errors.UnsupportedVersion):
         open_share(api, sent.link, status=status)
+
+
+def test_progress_counts_plaintext_bytes_both_ways(app):
+    size = 3 * RECORD_SIZE + 5  # several records and chunks; padding follows the data
+    data = bytes(range(256)) * (size // 256 + 1)
+    app.config["CHUNK_SIZE"] = 64 * 1024
+    with ShareApi(BASE, transport=httpx.WSGITransport(app=app)) as api:
+        up, down = [], []
+        sent = send(api, io.BytesIO(data[:size]), size, {"kind": "file", "name": "p"},
+                    progress=up.append)
+        info = open_share(api, sent.link)
+        receive(api, info, io.BytesIO(), progress=down.append)
+    for steps in (up, down):
+        assert steps == sorted(steps) and steps[-1] == size and len(steps) > 2
+        assert all(0 <= step <= size for step in steps)
