@@ -104,6 +104,7 @@ MESSAGES = {
     "consumed": "this link was already opened (all its downloads are used)",
     "deleted": "this share was deleted by its sender",
     "not_ready": "this share is still being uploaded; try again in a moment",
+    "not_uploading": "this share no longer takes uploads: it was finalized, opened or deleted",
     "proof_invalid": "the server does not accept this link's key: the link is damaged "
                      "(nothing was consumed)",
     "password_required": "this share is protected by a password and none was given",
