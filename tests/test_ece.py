@@ -541,10 +541,13 @@ def test_padded_length_is_padme_with_a_4096_byte_floor(length, expected):
     assert padded_length(length) == expected
 
 
-def test_padded_length_never_shrinks_and_costs_at_most_12_percent():
+@pytest.mark.parametrize(("low", "high", "overhead"),
+                         [(4097, 65535, 0.0625), (65536, (1 << 32) - 1, 0.03125),
+                          (1 << 32, 1 << 40, 0.015625)])
+def test_padded_length_never_shrinks_and_costs_what_protocol_md_says(low, high, overhead):
     rng = random.Random(7)
-    for length in [rng.randint(4097, 1 << 32) for _ in range(2000)]:
-        assert length <= padded_length(length) <= length * 1.12
+    for length in [low, low + 1, high, *(rng.randint(low, high) for _ in range(2000))]:
+        assert length <= padded_length(length) <= length * (1 + overhead)
 
 
 @pytest.mark.parametrize("length", [-1, 1.5, True, "4"])
