@@ -163,6 +163,10 @@ API_ERRORS: dict[str, type[ApiError]] = {
     "too_large": BadRequest,
     "range_not_satisfiable": BadRequest,
     "method_not_allowed": BadRequest,
+    # /metrics is the operator's, not a share client's; listed so the table stays complete.
+    "metrics_token_required": BadRequest,
+    "metrics_token_invalid": BadRequest,
+    "metrics_forbidden": BadRequest,
 }
 
 # For a code this client does not know (a newer server): the class its status implies.
