@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 
 import { b64uDecode, b64uEncode, concatBytes, utf8Encode } from '../../static/js/crypto/encoding.js';
-import { IntegrityError, ProtocolError } from '../../static/js/crypto/errors.js';
+import { DecryptionError, ProtocolError } from '../../static/js/errors.js';
 import {
   decryptMetadata, encryptMetadata, IV_LENGTH, MAX_METADATA_CHARS, METADATA_PAD, TAG_LENGTH,
 } from '../../static/js/crypto/metadata.js';
@@ -76,22 +76,22 @@ describe('round trips', () => {
 });
 
 describe('decryptMetadata refuses', () => {
-  test('a wrong key with IntegrityError', async () => {
-    await assert.rejects(decryptMetadata(await encryptMetadata(FILE, KEY), OTHER_KEY), IntegrityError);
+  test('a wrong key with DecryptionError', async () => {
+    await assert.rejects(decryptMetadata(await encryptMetadata(FILE, KEY), OTHER_KEY), DecryptionError);
   });
 
-  test('any flipped bit with IntegrityError', async () => {
+  test('any flipped bit with DecryptionError', async () => {
     const raw = b64uDecode(await encryptMetadata(FILE, KEY));
     for (const offset of [0, 11, 12, 50, raw.length - 17, raw.length - 1]) {
       const damaged = raw.slice();
       damaged[offset] ^= 0x10;
-      await assert.rejects(decryptMetadata(b64uEncode(damaged), KEY), IntegrityError, `offset ${offset}`);
+      await assert.rejects(decryptMetadata(b64uEncode(damaged), KEY), DecryptionError, `offset ${offset}`);
     }
   });
 
   test('a truncated blob', async () => {
     const raw = b64uDecode(await encryptMetadata(FILE, KEY));
-    await assert.rejects(decryptMetadata(b64uEncode(raw.subarray(0, raw.length - 1)), KEY), IntegrityError);
+    await assert.rejects(decryptMetadata(b64uEncode(raw.subarray(0, raw.length - 1)), KEY), DecryptionError);
     await assert.rejects(decryptMetadata(b64uEncode(raw.subarray(0, IV_LENGTH + TAG_LENGTH - 1)), KEY), ProtocolError);
     await assert.rejects(decryptMetadata('', KEY), ProtocolError);
   });

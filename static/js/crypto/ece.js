@@ -4,13 +4,18 @@
 // under a nonce bound to its position, the last one marked by delimiter 0x02. Both directions are
 // TransformStreams that hold about one record, so any file can go through them:
 //
-//   file.stream().pipeThrough(encryptStream(keys.contentIkm))
+//   file.stream().pipeThrough(encryptStream(keys.contentIkm, { size: file.size }))
 //   response.body.pipeThrough(decryptStream(keys.contentIkm))
+//
+// The writer pads the plaintext to paddedLength(size) (Padmé, at least MIN_PADDED bytes) with
+// RFC 8188 padding, so the ciphertext size the server sees and hands out tells only a size
+// class, never the exact length: every note under 4 KiB looks the same, and above that the
+// overhead is at most 12 %. The real size travels only in the encrypted metadata.
 //
 // Byte for byte the same as onetimeshare/ece.py; tests/vectors/ece.json and rfc8188.json pin both.
 
 import { concatBytes, toBytes, utf8Encode } from './encoding.js';
-import { IntegrityError, ProtocolError } from './errors.js';
+import { ContentChanged, DecryptionError, ProtocolError } from '../errors.js';
 
 export const RECORD_SIZE = 65536; // docs/performance.md holds the measurement behind this choice
 export const TAG_LENGTH = 16;
@@ -29,17 +34,50 @@ export const KDF_HASH = 'SHA-256';
 // RFC 8188 §2.2-2.3 spell CEK = HMAC(PRK, "Content-Encoding: aes128gcm" || 0x00 || 0x01), which is
 // HKDF-Expand's first block for info "Content-Encoding: aes128gcm" || 0x00: WebCrypto's HKDF adds
 // the 0x01 itself. Using HKDF lets the CEK live only inside a non-extractable CryptoKey.
+// Every padded plaintext is at least this long, so short notes and small files all look alike.
+export const MIN_PADDED = 4096;
 const CEK_INFO = utf8Encode('Content-Encoding: aes128gcm\0');
 const NONCE_INFO = utf8Encode('Content-Encoding: nonce\0');
 
-/** Return the body size for a plaintext, which senders declare before uploading. */
-export function encryptedSize(plaintextLength, rs = RECORD_SIZE) {
+/**
+ * Return the padded length P of an n-byte plaintext (Padmé over max(n, MIN_PADDED)).
+ *
+ * Padmé keeps the top S = floor(log2(E)) + 1 bits of L = max(n, MIN_PADDED), E = floor(log2 L),
+ * and rounds the rest up: P = ceil(L / 2^k) * 2^k with k = E - S. Written in plain arithmetic on
+ * safe integers (bit lengths from toString(2), not Math.log2, and no 32-bit bit operators), so
+ * sizes beyond 4 GiB are as exact as Python's.
+ */
+export function paddedLength(plaintextLength) {
+  checkLength(plaintextLength);
+  const length = Math.max(plaintextLength, MIN_PADDED);
+  const exponent = bitLength(length) - 1; // floor(log2(L))
+  const kept = bitLength(exponent); // floor(log2(E)) + 1
+  const unit = 2 ** (exponent - kept);
+  return Math.ceil(length / unit) * unit;
+}
+
+/**
+ * Return the body size for a plaintext, which senders declare before uploading:
+ * 21 + P + 17 * max(1, ceil(P / (rs - 17))), P the padded length (or n itself with pad: false,
+ * as version 1 writers wrote).
+ */
+export function encryptedSize(plaintextLength, rs = RECORD_SIZE, { pad = true } = {}) {
   checkRecordSize(rs, RangeError);
-  if (!Number.isSafeInteger(plaintextLength) || plaintextLength < 0) {
-    throw new RangeError(`plaintext length must be a non-negative integer, not ${plaintextLength}`);
-  }
-  const records = Math.max(1, Math.ceil(plaintextLength / dataPerRecord(rs)));
-  return HEADER_LENGTH + plaintextLength + (TAG_LENGTH + 1) * records;
+  checkLength(plaintextLength);
+  const padded = pad ? paddedLength(plaintextLength) : plaintextLength;
+  const records = Math.max(1, Math.ceil(padded / dataPerRecord(rs)));
+  return HEADER_LENGTH + padded + (TAG_LENGTH + 1) * records;
+}
+
+/**
+ * Return the most plaintext bytes a body of `bodySize` bytes (keyid empty) can hold: the padded
+ * length, what a recipient can say about a share's size before its metadata is decrypted.
+ */
+export function largestPlaintextIn(bodySize, rs = RECORD_SIZE) {
+  checkRecordSize(rs, RangeError);
+  checkLength(bodySize);
+  const records = Math.max(1, Math.ceil((bodySize - HEADER_LENGTH) / rs));
+  return Math.max(0, bodySize - HEADER_LENGTH - (TAG_LENGTH + 1) * records);
 }
 
 /**
@@ -86,13 +124,13 @@ export class RecordCipher {
     return new Uint8Array(await crypto.subtle.encrypt(params, this.key, padded));
   }
 
-  /** Decrypt one record: return data, delimiter and padding; IntegrityError if it is forged. */
+  /** Decrypt one record: return data, delimiter and padding; DecryptionError if it is forged. */
   async open(seq, record) {
     const params = { name: 'AES-GCM', iv: this.nonce(seq), tagLength: TAG_LENGTH * 8 };
     try {
       return new Uint8Array(await crypto.subtle.decrypt(params, this.key, record));
     } catch {
-      throw new IntegrityError(`record ${seq} does not authenticate: damaged data or wrong key`);
+      throw new DecryptionError(`record ${seq} does not authenticate: damaged data or wrong key`);
     }
   }
 }
@@ -104,10 +142,17 @@ export class RecordCipher {
  * knows which record is last (delimiter 0x02), so one record, possibly full, is always held back.
  * One fixed buffer holds that record and its delimiter, so memory stays at one record plus the
  * input piece being processed, however the input is cut.
+ *
+ * With `size` (the plaintext length, declared up front) the stream must hold exactly that many
+ * bytes, else ContentChanged, and is padded to paddedLength(size): the padded stream is the data
+ * then zeros, cut into records of rs - 17 bytes; a record is its data, its delimiter, then its
+ * padding, so the records after the data are padding only. Without `size` (or with pad: false)
+ * nothing is padded, as version 1 writers did; tests and vectors use that.
  */
 export class Encrypter {
-  constructor(ikm, { salt, rs = RECORD_SIZE, keyid = new Uint8Array(0) } = {}) {
+  constructor(ikm, { salt, rs = RECORD_SIZE, keyid = new Uint8Array(0), size, pad = true } = {}) {
     checkRecordSize(rs, RangeError);
+    if (size !== undefined) checkLength(size);
     if (!(ikm instanceof Uint8Array)) throw new TypeError('ikm must be a Uint8Array');
     if (!(keyid instanceof Uint8Array) || keyid.length > MAX_KEYID_LENGTH) {
       throw new RangeError(`keyid must be a Uint8Array of at most ${MAX_KEYID_LENGTH} bytes`);
@@ -125,6 +170,9 @@ export class Encrypter {
     this.fill = 0;
     this.seq = 0;
     this.cipher = null;
+    this.size = size;
+    this.seen = 0;
+    this.padded = size === undefined || !pad ? null : paddedLength(size);
   }
 
   async start(controller) {
@@ -134,23 +182,42 @@ export class Encrypter {
   }
 
   async transform(piece, controller) {
-    for (const record of recordsFollowedByMore(this, toBytes(piece), this.chunk)) {
+    const view = toBytes(piece);
+    this.seen += view.length;
+    if (this.size !== undefined && this.seen > this.size) {
+      throw new ContentChanged(`the content grew while it was read: more than the ${this.size} bytes declared`);
+    }
+    for (const record of recordsFollowedByMore(this, view, this.chunk)) {
       if (record.buffer !== this.buffer.buffer) this.buffer.set(record); // a view into the piece
-      await this.seal(this.chunk, false, controller);
+      await this.seal(this.chunk, 0, false, controller);
     }
   }
 
   async flush(controller) {
-    // An empty plaintext still gets one record: the delimiter alone marks the end.
-    await this.seal(this.fill, true, controller);
+    if (this.size !== undefined && this.seen !== this.size) {
+      throw new ContentChanged(`the content shrank while it was read: ${this.seen} of the ${this.size} bytes declared`);
+    }
+    if (this.padded === null) {
+      // An empty plaintext still gets one record: the delimiter alone marks the end.
+      await this.seal(this.fill, 0, true, controller);
+    } else {
+      // The held record, then padding-only records, until the padded stream is covered.
+      for (let start = this.seq * this.chunk; ; start += this.chunk) {
+        const length = Math.min(this.chunk, this.padded - start);
+        const last = start + length >= this.padded;
+        await this.seal(this.fill, length - this.fill, last, controller);
+        if (last) break;
+      }
+    }
     this.buffer = null;
   }
 
-  /** Seal the first `size` buffered bytes as one record; writers never add padding. */
-  async seal(size, last, controller) {
+  /** Seal the first `size` buffered bytes, then `padding` zero bytes, as one record. */
+  async seal(size, padding, last, controller) {
     this.buffer[size] = last ? LAST_DELIMITER : DELIMITER;
+    if (padding) this.buffer.fill(0, size + 1, size + 1 + padding);
     // Awaited before the buffer is refilled, so reusing it can never race the encryption.
-    const record = await this.cipher.seal(this.seq, this.buffer.subarray(0, size + 1));
+    const record = await this.cipher.seal(this.seq, this.buffer.subarray(0, size + 1 + padding));
     this.seq += 1;
     this.fill = 0;
     controller.enqueue(record);
@@ -161,7 +228,7 @@ export class Encrypter {
  * Transformer that decrypts an `aes128gcm` body, passing on only authenticated plaintext.
  *
  * A record's plaintext is enqueued once it has authenticated and more data shows it is not the
- * last; flush checks the last record (delimiter 0x02) and errors the stream with IntegrityError
+ * last; flush checks the last record (delimiter 0x02) and errors the stream with DecryptionError
  * if the body was truncated. So a consumer must not present the output as the file until the
  * stream has closed without error. The header's rs is checked as soon as it arrives.
  */
@@ -192,13 +259,13 @@ export class Decrypter {
   }
 
   async flush(controller) {
-    if (this.cipher === null) throw new IntegrityError('body ended inside its header: truncated');
-    if (!this.fill) throw new IntegrityError('body ended without its last record: truncated');
+    if (this.cipher === null) throw new DecryptionError('body ended inside its header: truncated');
+    if (!this.fill) throw new DecryptionError('body ended without its last record: truncated');
     if (this.fill < TAG_LENGTH + 1) {
-      throw new IntegrityError(`last record is only ${this.fill} bytes: truncated`);
+      throw new DecryptionError(`last record is only ${this.fill} bytes: truncated`);
     }
     const [data, last] = await this.open(this.buffer.subarray(0, this.fill));
-    if (!last) throw new IntegrityError('body ended without a record marked last: truncated');
+    if (!last) throw new DecryptionError('body ended without a record marked last: truncated');
     this.buffer = null;
     enqueue(controller, data);
   }
@@ -231,7 +298,7 @@ export class Decrypter {
   /** Open a record that more data follows; it must not claim to be the last. */
   async openMiddle(record) {
     const [data, last] = await this.open(record);
-    if (last) throw new IntegrityError(`record ${this.seq - 1} is marked last but more data follows`);
+    if (last) throw new DecryptionError(`record ${this.seq - 1} is marked last but more data follows`);
     return data;
   }
 
@@ -243,9 +310,9 @@ export class Decrypter {
     // Padding is zero bytes after the delimiter; writers add none, so usually this does not loop.
     let end = padded.length - 1;
     while (end >= 0 && padded[end] === 0) end -= 1;
-    if (end < 0) throw new IntegrityError(`record ${seq} has no delimiter`);
+    if (end < 0) throw new DecryptionError(`record ${seq} has no delimiter`);
     if (padded[end] !== DELIMITER && padded[end] !== LAST_DELIMITER) {
-      throw new IntegrityError(`record ${seq} has an invalid delimiter 0x${padded[end].toString(16).padStart(2, '0')}`);
+      throw new DecryptionError(`record ${seq} has an invalid delimiter 0x${padded[end].toString(16).padStart(2, '0')}`);
     }
     return [padded.subarray(0, end), padded[end] === LAST_DELIMITER];
   }
@@ -253,23 +320,28 @@ export class Decrypter {
 
 /**
  * Return a TransformStream that encrypts plaintext pieces (Uint8Array or ArrayBuffer, any size)
- * into one body. `salt` is for test vectors only (random by default); `keyid` is empty by default.
+ * into one body, padded when `size` is given (see Encrypter). `salt` is for test vectors only
+ * (random by default); `keyid` is empty by default.
  */
-export function encryptStream(ikm, { salt, rs = RECORD_SIZE, keyid } = {}) {
-  return new TransformStream(new Encrypter(ikm, { salt, rs, keyid }));
+export function encryptStream(ikm, { salt, rs = RECORD_SIZE, keyid, size, pad = true } = {}) {
+  return new TransformStream(new Encrypter(ikm, { salt, rs, keyid, size, pad }));
 }
 
-/** Return a TransformStream that decrypts a body, erroring with IntegrityError or ProtocolError. */
+/** Return a TransformStream that decrypts a body, erroring with DecryptionError or ProtocolError. */
 export function decryptStream(ikm) {
   return new TransformStream(new Decrypter(ikm));
 }
 
-/** Encrypt a whole plaintext in memory (small notes, tests); same options as encryptStream. */
+/**
+ * Encrypt a whole plaintext in memory (small notes, tests), padded unless `pad: false`; same
+ * options as encryptStream, `size` being the length of `bytes`.
+ */
 export async function encryptBytes(ikm, bytes, options = {}) {
-  return collect(readableOf(bytes).pipeThrough(encryptStream(ikm, options)));
+  const size = toBytes(bytes).length;
+  return collect(readableOf(bytes).pipeThrough(encryptStream(ikm, { ...options, size })));
 }
 
-/** Decrypt a whole body in memory; rejects with IntegrityError or ProtocolError. */
+/** Decrypt a whole body in memory; rejects with DecryptionError or ProtocolError. */
 export async function decryptBytes(ikm, bytes) {
   return collect(readableOf(bytes).pipeThrough(decryptStream(ikm)));
 }
@@ -335,6 +407,17 @@ function uint32(value) {
 /** Return the plaintext bytes a full record carries: rs minus tag and delimiter. */
 function dataPerRecord(rs) {
   return rs - TAG_LENGTH - 1;
+}
+
+/** The number of binary digits of a positive safe integer: floor(log2(value)) + 1, exactly. */
+function bitLength(value) {
+  return value.toString(2).length;
+}
+
+function checkLength(length) {
+  if (!Number.isSafeInteger(length) || length < 0) {
+    throw new RangeError(`a length must be a non-negative integer, not ${length}`);
+  }
 }
 
 function checkRecordSize(rs, ErrorClass) {

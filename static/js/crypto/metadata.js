@@ -5,7 +5,7 @@
 // the same as onetimeshare/metadata.py; tests/vectors/metadata.json pins both.
 
 import { b64uDecode, b64uEncode, concatBytes, utf8Decode, utf8Encode } from './encoding.js';
-import { IntegrityError, ProtocolError } from './errors.js';
+import { DecryptionError, ProtocolError } from '../errors.js';
 
 // Padding to a multiple of this hides the exact length of a file name.
 export const METADATA_PAD = 128;
@@ -50,7 +50,7 @@ export async function encryptMetadata(metadata, metadataKey, { iv } = {}) {
 /**
  * Decrypt a blob back into its metadata object. Unknown fields are kept; callers ignore them.
  *
- * @throws {IntegrityError} the blob does not authenticate (damaged, or wrong key)
+ * @throws {DecryptionError} the blob does not authenticate (damaged, or wrong key)
  * @throws {ProtocolError} the blob is malformed: bad base64url, too short or too long, not UTF-8
  *   JSON, or not a JSON object
  */
@@ -70,7 +70,7 @@ export async function decryptMetadata(blob, metadataKey) {
       { name: 'AES-GCM', iv: raw.subarray(0, IV_LENGTH), tagLength: TAG_LENGTH * 8 }, key,
       raw.subarray(IV_LENGTH));
   } catch {
-    throw new IntegrityError('metadata does not authenticate: damaged data or wrong key');
+    throw new DecryptionError('metadata does not authenticate: damaged data or wrong key');
   }
   let metadata;
   try {
