@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 
 import {
-  decryptBytes, encryptBytes, encryptedSize, encryptStream, HEADER_LENGTH, largestPlaintextIn,
+  decryptBytes, encryptBytes, encryptedSize, encryptStream, HEADER_LENGTH, largestPlaintextFor, largestPlaintextIn,
   MIN_PADDED, paddedLength, RECORD_SIZE, RecordCipher, SALT_LENGTH,
 } from '../../static/js/crypto/ece.js';
 import { concatBytes, hexDecode } from '../../static/js/crypto/encoding.js';
@@ -76,6 +76,19 @@ describe('encryptedSize', () => {
     }
     assert.equal(encryptedSize(0), 21 + 4096 + 17); // every short note looks like this
     assert.equal(encryptedSize(7), encryptedSize(4000));
+  });
+
+  test('largestPlaintextFor finds the largest plaintext a server limit takes', () => {
+    for (const limit of [4133, 4134, 5000, 65536, 64 * 1024 * 1024, 2 * 1024 ** 3, 5 * 2 ** 40]) {
+      const n = largestPlaintextFor(limit);
+      if (limit < encryptedSize(0)) {
+        assert.equal(n, -1);
+        continue;
+      }
+      assert.ok(encryptedSize(n) <= limit && encryptedSize(n + 1) > limit, `limit ${limit}: ${n}`);
+    }
+    assert.equal(largestPlaintextFor(4133), -1);
+    assert.equal(largestPlaintextFor(4134), 4096);
   });
 
   test('largestPlaintextIn gives back the padded length from a body size', () => {

@@ -135,6 +135,20 @@ export class RecordCipher {
   }
 }
 
+/** Return the largest plaintext length whose padded body fits in `maxBodySize` bytes (or -1). */
+export function largestPlaintextFor(maxBodySize, rs = RECORD_SIZE) {
+  checkLength(maxBodySize);
+  if (encryptedSize(0, rs) > maxBodySize) return -1;
+  // encryptedSize never decreases as n grows, so a binary search finds the last n that fits.
+  let [fits, tooLarge] = [0, maxBodySize + 1];
+  while (tooLarge - fits > 1) {
+    const middle = Math.floor((fits + tooLarge) / 2);
+    if (encryptedSize(middle, rs) <= maxBodySize) fits = middle;
+    else tooLarge = middle;
+  }
+  return fits;
+}
+
 /**
  * Transformer that encrypts a plaintext stream into one `aes128gcm` body.
  *
