@@ -7,7 +7,7 @@ deleted bytes, truncation, appended data, a rewritten header (rs, idlen, keyid).
 in whatever pieces, the decoder must do one of two things:
 
 - return exactly the plaintext, or
-- raise IntegrityError or ProtocolError, having released only a prefix of the plaintext
+- raise DecryptionError or ProtocolError, having released only a prefix of the plaintext
   (the records that authenticated before the damage), never a byte of anything else.
 
 Any other exception, or any other output, fails.
@@ -29,10 +29,10 @@ from onetimeshare.ece import (
     RecordCipher,
     decrypt_stream,
 )
-from onetimeshare.errors import IntegrityError, ProtocolError
+from onetimeshare.errors import DecryptionError, ProtocolError
 
 IKM = bytes(range(16))
-DOCUMENTED = (IntegrityError, ProtocolError)
+DOCUMENTED = (DecryptionError, ProtocolError)
 PROPERTY = settings(max_examples=200, deadline=None)
 
 
@@ -191,7 +191,7 @@ def test_damaged_bodies_give_the_plaintext_or_a_documented_error(data, body, see
 def test_every_truncation_fails_and_releases_only_a_prefix(body, cut, seed):
     length = cut.draw(st.integers(0, len(body.data) - 1), label="kept")
     released, error = decode(body.data[:length], random.Random(seed))
-    assert isinstance(error, IntegrityError), f"a {length}-byte prefix decrypted"
+    assert isinstance(error, DecryptionError), f"a {length}-byte prefix decrypted"
     assert released == body.plaintext[:len(released)]
 
 
@@ -205,7 +205,7 @@ def test_a_wrong_key_releases_nothing(body, key, seed):
         for piece in pieces(body.data, random.Random(seed)):
             released += decryptor.update(piece)
         released += decryptor.finalize()
-    except IntegrityError:
+    except DecryptionError:
         assert released == b""
         return
     raise AssertionError("a body decrypted under the wrong key")
@@ -260,5 +260,5 @@ def test_records_sealed_after_the_last_one_are_refused(body, extra, seed):
         cipher.seal(records + i, data[:rs - TAG_LENGTH - 1] + delimiter)
         for i, (data, delimiter) in enumerate(extra))
     released, error = decode(extended, random.Random(seed))
-    assert isinstance(error, IntegrityError)
+    assert isinstance(error, DecryptionError)
     assert released == body.plaintext[:len(released)]

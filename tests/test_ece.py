@@ -21,12 +21,12 @@ from onetimeshare.ece import (
     encrypted_size,
 )
 from onetimeshare.encoding import b64u_decode, b64u_encode
-from onetimeshare.errors import IntegrityError, ProtocolError
-from onetimeshare.vectors import pattern
+from onetimeshare.errors import DecryptionError, ProtocolError
+from tests.vectors.generate import pattern
 
 IKM = bytes(range(16))
 SALT = bytes(range(100, 116))
-FAILURES = (IntegrityError, ProtocolError)
+FAILURES = (DecryptionError, ProtocolError)
 
 
 def encrypt(plaintext: bytes, rs: int = 64, ikm: bytes = IKM, keyid: bytes = b"") -> bytes:
@@ -264,7 +264,7 @@ def test_padding_is_accepted(raw_records, plaintext):
     ],
 )
 def test_bad_framing_fails(raw_records):
-    with pytest.raises(IntegrityError):
+    with pytest.raises(DecryptionError):
         decrypt(craft(raw_records))
 
 
@@ -318,7 +318,7 @@ def test_nothing_from_a_failing_record_is_returned(record):
     body = bytearray(BODY)
     body[HEADER_LENGTH + 64 * record + 5] ^= 0x80
     decryptor, released = Decryptor(IKM), bytearray()
-    with pytest.raises(IntegrityError):
+    with pytest.raises(DecryptionError):
         for start in range(0, len(body), 7):
             released += decryptor.update(bytes(body[start : start + 7]))
         decryptor.finalize()
@@ -328,7 +328,7 @@ def test_nothing_from_a_failing_record_is_returned(record):
 
 def test_decryptor_refuses_use_after_a_failure():
     decryptor = Decryptor(IKM)
-    with pytest.raises(IntegrityError):
+    with pytest.raises(DecryptionError):
         decryptor.update(HEADER + RECORDS[1] + RECORDS[0])
     with pytest.raises(ValueError):
         decryptor.update(RECORDS[1])
@@ -342,7 +342,7 @@ def test_dropped_byte_fails(position):
 
 @pytest.mark.parametrize("record", range(5))
 def test_dropped_record_fails(record):
-    with pytest.raises(IntegrityError):
+    with pytest.raises(DecryptionError):
         decrypt(HEADER + b"".join(RECORDS[:record] + RECORDS[record + 1 :]))
 
 
@@ -350,21 +350,21 @@ def test_dropped_record_fails(record):
 def test_swapped_records_fail(one, two):
     records = list(RECORDS)
     records[one], records[two] = records[two], records[one]
-    with pytest.raises(IntegrityError):
+    with pytest.raises(DecryptionError):
         decrypt(HEADER + b"".join(records))
 
 
 @pytest.mark.parametrize("record", range(4))
 def test_duplicated_record_fails(record):
     records = RECORDS[: record + 1] + RECORDS[record:]
-    with pytest.raises(IntegrityError):
+    with pytest.raises(DecryptionError):
         decrypt(HEADER + b"".join(records))
 
 
 def test_truncation_anywhere_fails():
     """Every proper prefix fails: inside the header, at record boundaries and mid-record."""
     for length in range(len(BODY)):
-        with pytest.raises(IntegrityError):
+        with pytest.raises(DecryptionError):
             decrypt(BODY[:length])
 
 
@@ -379,12 +379,12 @@ def test_truncation_anywhere_fails():
     ids=["one byte", "copy of last record", "copy of a middle record", "valid next record"],
 )
 def test_appended_data_fails(suffix):
-    with pytest.raises(IntegrityError):
+    with pytest.raises(DecryptionError):
         decrypt(BODY + suffix)
 
 
 def test_wrong_key_fails():
-    with pytest.raises(IntegrityError):
+    with pytest.raises(DecryptionError):
         decrypt(BODY, bytes(16))
 
 
@@ -402,7 +402,7 @@ def test_header_rs_is_unauthenticated_but_cannot_change_a_one_record_body():
     body[16:20] = (4096).to_bytes(4, "big")
     assert decrypt(bytes(body)) == b"short"
     body[16:20] = (18).to_bytes(4, "big")
-    with pytest.raises(IntegrityError):
+    with pytest.raises(DecryptionError):
         decrypt(bytes(body))
 
 
