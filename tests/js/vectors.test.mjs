@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 
 import {
-  decryptBytes, decryptStream, encryptBytes, encryptedSize, HEADER_LENGTH, RecordCipher,
+  decryptBytes, decryptStream, encryptBytes, encryptedSize, HEADER_LENGTH, paddedLength, RecordCipher,
 } from '../../static/js/crypto/ece.js';
 import {
   b64uDecode, b64uEncode, concatBytes, hexDecode, hexEncode, utf8Encode,
@@ -35,11 +35,15 @@ function keyCaseVersion(c) {
 
 describe('keys.json', () => {
   const doc = loadVectors('keys.json');
-  test('holds cases with and without a password', () => {
-    assert.ok(doc.cases.some((c) => c.password === null));
-    assert.ok(doc.cases.some((c) => c.password !== null));
+  const cases = [...doc.cases, ...(doc.v1_cases ?? []).map((c) => ({ version: 1, ...c }))];
+  test('holds v2 and v1 cases, with and without a password', () => {
+    assert.equal(doc.version, 2);
+    for (const version of [1, 2]) {
+      assert.ok(cases.some((c) => keyCaseVersion(c) === version && c.password === null), `v${version}`);
+      assert.ok(cases.some((c) => keyCaseVersion(c) === version && c.password !== null), `v${version}`);
+    }
   });
-  for (const c of doc.cases) {
+  for (const c of cases) {
     test(`v${keyCaseVersion(c)}: ${c.description}`, async () => {
       const params = c.password === null ? null : { salt: b64uDecode(c.salt), iterations: c.iterations };
       const derive = keyCaseVersion(c) === 1 ? deriveV1Keys : deriveKeys;
@@ -106,6 +110,63 @@ describe('ece.json', () => {
         const { error } = await runStream(decryptStream(ikm), randomSplit(body, random, 40));
         assert.ok(error instanceof ErrorClass, `split round ${round}: ${error}`);
       }
+    });
+  }
+});
+
+describe('padding.json', () => {
+  const doc = loadVectors('padding.json');
+  test('describes the plaintext pattern these tests build', () => {
+    assert.equal(doc.plaintext, 'plaintext byte i is i % 251 (0, 1, ..., 250, 0, 1, ...)');
+  });
+
+  test('padded lengths, records and body sizes', () => {
+    assert.ok(doc.cases.length >= 20);
+    for (const c of doc.cases) {
+      assert.equal(paddedLength(c.plaintext_length), c.padded_length, `n = ${c.plaintext_length}`);
+      assert.equal(Math.max(1, Math.ceil(c.padded_length / (65536 - 17))), c.records);
+      assert.equal(encryptedSize(c.plaintext_length), c.ciphertext_size, `n = ${c.plaintext_length}`);
+    }
+  });
+
+  for (const c of doc.encrypt_cases) {
+    test(`encrypt and decrypt: rs ${c.rs}, ${c.plaintext_length} bytes padded to ${c.pad_to}`, async () => {
+      const ikm = hexDecode(c.ikm);
+      const plaintext = pattern(c.plaintext_length);
+      const body = await encryptBytes(ikm, plaintext, { salt: hexDecode(c.salt), rs: c.rs, padTo: c.pad_to });
+      if ('ciphertext' in c) {
+        assert.equal(hexEncode(body), c.ciphertext);
+      } else {
+        assert.equal(body.length, c.ciphertext_length);
+        assert.equal(await sha256Hex(body), c.ciphertext_sha256);
+      }
+      if (c.pad_to === paddedLength(c.plaintext_length)) {
+        // A Padmé case: the writer's default padding gives the same body.
+        assert.deepEqual(await encryptBytes(ikm, plaintext, { salt: hexDecode(c.salt), rs: c.rs }), body);
+      }
+      assert.deepEqual(await decryptBytes(ikm, body), plaintext);
+    });
+  }
+});
+
+describe('shares.json', () => {
+  const doc = loadVectors('shares.json');
+  for (const c of doc.cases) {
+    test(c.description, async () => {
+      const params = c.password_params && { salt: b64uDecode(c.password_params.salt), iterations: c.password_params.iterations };
+      const keys = await deriveKeys(b64uDecode(c.secret), c.password, params);
+      assert.equal(b64uEncode(keys.accessToken), c.access_token);
+      assert.equal(b64uEncode(keys.accessVerifier), c.access_verifier);
+      assert.equal(keys.passwordToken && b64uEncode(keys.passwordToken), c.password_token);
+      assert.equal(keys.passwordVerifier && b64uEncode(keys.passwordVerifier), c.password_verifier);
+      assert.equal(await encryptMetadata(c.metadata, keys.metadataKey, { iv: hexDecode(c.metadata_iv) }), c.metadata_blob);
+      assert.deepEqual(await decryptMetadata(c.metadata_blob, keys.metadataKey, { required: true }), c.metadata);
+      const note = utf8Encode(c.note);
+      assert.equal(c.metadata.size, note.length);
+      const body = await encryptBytes(keys.contentIkm, note, { salt: hexDecode(c.content_salt), rs: c.rs });
+      assert.equal(hexEncode(body), c.body);
+      assert.equal(encryptedSize(note.length, c.rs), c.size);
+      assert.deepEqual(await decryptBytes(keys.contentIkm, hexDecode(c.body)), note);
     });
   }
 });

@@ -161,12 +161,16 @@ export function largestPlaintextFor(maxBodySize, rs = RECORD_SIZE) {
  * bytes, else ContentChanged, and is padded to paddedLength(size): the padded stream is the data
  * then zeros, cut into records of rs - 17 bytes; a record is its data, its delimiter, then its
  * padding, so the records after the data are padding only. Without `size` (or with pad: false)
- * nothing is padded, as version 1 writers did; tests and vectors use that.
+ * nothing is padded, as version 1 writers did; tests and vectors use that. `padTo` (a padded
+ * length of at least `size`) replaces Padmé's, for the vectors of the record layout.
  */
 export class Encrypter {
-  constructor(ikm, { salt, rs = RECORD_SIZE, keyid = new Uint8Array(0), size, pad = true } = {}) {
+  constructor(ikm, { salt, rs = RECORD_SIZE, keyid = new Uint8Array(0), size, pad = true, padTo } = {}) {
     checkRecordSize(rs, RangeError);
     if (size !== undefined) checkLength(size);
+    if (padTo !== undefined && (size === undefined || !Number.isSafeInteger(padTo) || padTo < size)) {
+      throw new RangeError(`padTo must be an integer of at least size, not ${padTo}`);
+    }
     if (!(ikm instanceof Uint8Array)) throw new TypeError('ikm must be a Uint8Array');
     if (!(keyid instanceof Uint8Array) || keyid.length > MAX_KEYID_LENGTH) {
       throw new RangeError(`keyid must be a Uint8Array of at most ${MAX_KEYID_LENGTH} bytes`);
@@ -186,7 +190,7 @@ export class Encrypter {
     this.cipher = null;
     this.size = size;
     this.seen = 0;
-    this.padded = size === undefined || !pad ? null : paddedLength(size);
+    this.padded = size === undefined || !pad ? null : padTo ?? paddedLength(size);
   }
 
   async start(controller) {
@@ -217,7 +221,7 @@ export class Encrypter {
     } else {
       // The held record, then padding-only records, until the padded stream is covered.
       for (let start = this.seq * this.chunk; ; start += this.chunk) {
-        const length = Math.min(this.chunk, this.padded - start);
+        const length = Math.max(this.fill, Math.min(this.chunk, this.padded - start));
         const last = start + length >= this.padded;
         await this.seal(this.fill, length - this.fill, last, controller);
         if (last) break;
@@ -337,8 +341,8 @@ export class Decrypter {
  * into one body, padded when `size` is given (see Encrypter). `salt` is for test vectors only
  * (random by default); `keyid` is empty by default.
  */
-export function encryptStream(ikm, { salt, rs = RECORD_SIZE, keyid, size, pad = true } = {}) {
-  return new TransformStream(new Encrypter(ikm, { salt, rs, keyid, size, pad }));
+export function encryptStream(ikm, { salt, rs = RECORD_SIZE, keyid, size, pad = true, padTo } = {}) {
+  return new TransformStream(new Encrypter(ikm, { salt, rs, keyid, size, pad, padTo }));
 }
 
 /** Return a TransformStream that decrypts a body, erroring with DecryptionError or ProtocolError. */
