@@ -146,7 +146,7 @@ def test_wrong_proofs_lock_the_share_and_consume_nothing(sharing):
 def test_owner_delete_leaves_a_tombstone(sharing, cluster):
     share = sharing.ready(size=100_000, downloads=2)
     ticket = sharing.claim(share).get_json()["ticket"]
-    assert sharing.delete(share, token=share.auth_token).status_code == 403
+    assert sharing.delete(share, token=share.access_token).status_code == 403
     assert sharing.delete(share).status_code == 204
     assert sharing.status(share.id).status_code == 410
     assert "deleted" in sharing.claim(share).get_json()["message"]

@@ -103,6 +103,6 @@ def test_access_log_is_json_without_ids_or_tokens(logged_service):
     assert ("POST", "/api/v1/shares/<sid>/claim", 200) in routes
     assert fetched in routes
     assert all(set(line) >= {"method", "route", "status", "ms", "ts"} for line in lines)
-    for secret in (share.id, share.owner_token, share.auth_token, ticket):
+    for secret in (share.id, share.owner_token, share.access_token, ticket):
         assert secret not in text
     assert not re.search(r"/s/[A-Za-z0-9_-]{22}", text)
