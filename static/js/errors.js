@@ -18,7 +18,7 @@
 //       ├── UploadTokenRequired      upload_token_required, upload_token_invalid
 //       ├── StorageFull              storage_full
 //       ├── ServerUnavailable        unavailable, any 5xx without a known code, no answer at all
-//       └── BadRequest               every other 4xx
+//       └── BadRequest               every other 4xx (invalid_request, not_uploading, too_large…)
 //
 // The server's JSON errors carry a stable `code` (docs/protocol.md); ERROR_CLASSES maps it to a
 // class, and pages branch on classes (or `code`), never on the English `message`. A code this
@@ -151,7 +151,7 @@ export class ServerUnavailable extends ApiError {
 /** Any other 4xx: a request this client should not have made. */
 export class BadRequest extends ApiError {}
 
-/** The one table from the API's stable error codes to client classes (docs/protocol.md). */
+/** The one table from the API's stable error codes (server/openapi.json, ErrorCode) to classes. */
 export const ERROR_CLASSES = Object.freeze({
   not_found: NotFound,
   consumed: Gone,
@@ -171,6 +171,13 @@ export const ERROR_CLASSES = Object.freeze({
   upload_token_invalid: UploadTokenRequired,
   storage_full: StorageFull,
   unavailable: ServerUnavailable,
+  internal: ServerUnavailable,
+  invalid_request: BadRequest,
+  unsupported_version: BadRequest,
+  not_uploading: BadRequest,
+  too_large: BadRequest,
+  range_not_satisfiable: BadRequest,
+  method_not_allowed: BadRequest,
 });
 
 // For a code this client does not know (or an answer without one, e.g. from a proxy).
@@ -192,8 +199,9 @@ export function errorClassFor(status, code) {
  */
 export function apiError(status, body = {}, retryAfter = null) {
   const payload = body !== null && typeof body === 'object' && !Array.isArray(body) ? body : {};
-  const code = typeof payload.code === 'string' ? payload.code : null;
-  const message = typeof payload.message === 'string' ? payload.message : null;
+  const { code: sentCode, message: sentMessage } = payload;
+  const code = typeof sentCode === 'string' ? sentCode : null;
+  const message = typeof sentMessage === 'string' ? sentMessage : null;
   const ErrorClass = errorClassFor(status, code);
   return new ErrorClass({ status, code, message, retryAfter, body: payload });
 }
