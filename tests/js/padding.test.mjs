@@ -178,6 +178,29 @@ describe('padded bodies', () => {
     assert.equal(shorter.output.length, HEADER_LENGTH, 'no record of a short source was sealed');
   });
 
+  test('padding is written as the reader asks for it, not piled up in memory', async () => {
+    const padTo = 8 * 1024 * 1024; // 129 records of padding after 10 bytes of data
+    const stream = encryptStream(IKM, { size: 10, padTo });
+    const writer = stream.writable.getWriter();
+    const reader = stream.readable.getReader();
+    let closed = false;
+    writer.write(pattern(10));
+    const closing = writer.close().then(() => {
+      closed = true;
+    });
+    let length = 0;
+    for (let i = 0; i < 4; i++) length += (await reader.read()).value.length;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.equal(closed, false, 'all the padding was made before anyone read it');
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      length += value.length;
+    }
+    await closing;
+    assert.equal(length, HEADER_LENGTH + padTo + 17 * Math.ceil(padTo / (RECORD_SIZE - 17)));
+  });
+
   test('pad: false writes the unpadded body of version 1', async () => {
     const body = await encryptBytes(IKM, pattern(7), { pad: false });
     assert.equal(body.length, 21 + 7 + 17);

@@ -157,20 +157,15 @@ export function largestPlaintextFor(maxBodySize, rs = RECORD_SIZE) {
  * One fixed buffer holds that record and its delimiter, so memory stays at one record plus the
  * input piece being processed, however the input is cut.
  *
- * With `size` (the plaintext length, declared up front) the stream must hold exactly that many
- * bytes, else ContentChanged, and is padded to paddedLength(size): the padded stream is the data
- * then zeros, cut into records of rs - 17 bytes; a record is its data, its delimiter, then its
- * padding, so the records after the data are padding only. Without `size` (or with pad: false)
- * nothing is padded, as version 1 writers did; tests and vectors use that. `padTo` (a padded
- * length of at least `size`) replaces Padmé's, for the vectors of the record layout.
+ * It reads the padded stream: with `dataLength` (a padded body, see encryptStream) the bytes from
+ * that offset on are the zero padding, and each record is its data, its delimiter, then its
+ * padding, so the records after the data are padding only. Without it every byte is data and
+ * nothing is padded, as version 1 writers did.
  */
 export class Encrypter {
-  constructor(ikm, { salt, rs = RECORD_SIZE, keyid = new Uint8Array(0), size, pad = true, padTo } = {}) {
+  constructor(ikm, { salt, rs = RECORD_SIZE, keyid = new Uint8Array(0), dataLength } = {}) {
     checkRecordSize(rs, RangeError);
-    if (size !== undefined) checkLength(size);
-    if (padTo !== undefined && (size === undefined || !Number.isSafeInteger(padTo) || padTo < size)) {
-      throw new RangeError(`padTo must be an integer of at least size, not ${padTo}`);
-    }
+    if (dataLength !== undefined) checkLength(dataLength);
     if (!(ikm instanceof Uint8Array)) throw new TypeError('ikm must be a Uint8Array');
     if (!(keyid instanceof Uint8Array) || keyid.length > MAX_KEYID_LENGTH) {
       throw new RangeError(`keyid must be a Uint8Array of at most ${MAX_KEYID_LENGTH} bytes`);
@@ -188,9 +183,7 @@ export class Encrypter {
     this.fill = 0;
     this.seq = 0;
     this.cipher = null;
-    this.size = size;
-    this.seen = 0;
-    this.padded = size === undefined || !pad ? null : padTo ?? paddedLength(size);
+    this.dataLength = dataLength ?? Infinity;
   }
 
   async start(controller) {
@@ -200,46 +193,74 @@ export class Encrypter {
   }
 
   async transform(piece, controller) {
-    const view = toBytes(piece);
-    this.seen += view.length;
-    if (this.size !== undefined && this.seen > this.size) {
-      throw new ContentChanged(`the content grew while it was read: more than the ${this.size} bytes declared`);
-    }
-    for (const record of recordsFollowedByMore(this, view, this.chunk)) {
+    for (const record of recordsFollowedByMore(this, toBytes(piece), this.chunk)) {
       if (record.buffer !== this.buffer.buffer) this.buffer.set(record); // a view into the piece
-      await this.seal(this.chunk, 0, false, controller);
+      await this.seal(this.chunk, false, controller);
     }
   }
 
   async flush(controller) {
-    if (this.size !== undefined && this.seen !== this.size) {
-      throw new ContentChanged(`the content shrank while it was read: ${this.seen} of the ${this.size} bytes declared`);
-    }
-    if (this.padded === null) {
-      // An empty plaintext still gets one record: the delimiter alone marks the end.
-      await this.seal(this.fill, 0, true, controller);
-    } else {
-      // The held record, then padding-only records, until the padded stream is covered.
-      for (let start = this.seq * this.chunk; ; start += this.chunk) {
-        const length = Math.max(this.fill, Math.min(this.chunk, this.padded - start));
-        const last = start + length >= this.padded;
-        await this.seal(this.fill, length - this.fill, last, controller);
-        if (last) break;
-      }
-    }
+    // An empty plaintext still gets one record: the delimiter alone marks the end.
+    await this.seal(this.fill, true, controller);
     this.buffer = null;
   }
 
-  /** Seal the first `size` buffered bytes, then `padding` zero bytes, as one record. */
-  async seal(size, padding, last, controller) {
-    this.buffer[size] = last ? LAST_DELIMITER : DELIMITER;
-    if (padding) this.buffer.fill(0, size + 1, size + 1 + padding);
+  /** Seal the first `size` buffered bytes of the padded stream as one record. */
+  async seal(size, last, controller) {
+    // The delimiter goes between the record's data and its padding; the padding is zeros, so
+    // moving it one byte on is writing zeros after the delimiter.
+    const data = Math.max(0, Math.min(size, this.dataLength - this.seq * this.chunk));
+    this.buffer[data] = last ? LAST_DELIMITER : DELIMITER;
+    if (data < size) this.buffer.fill(0, data + 1, size + 1);
     // Awaited before the buffer is refilled, so reusing it can never race the encryption.
-    const record = await this.cipher.seal(this.seq, this.buffer.subarray(0, size + 1 + padding));
+    const record = await this.cipher.seal(this.seq, this.buffer.subarray(0, size + 1));
     this.seq += 1;
     this.fill = 0;
     controller.enqueue(record);
   }
+}
+
+// Read-only zeros the padding is written from, a piece at a time (the Encrypter copies them).
+const ZEROS = new Uint8Array(RECORD_SIZE);
+
+/**
+ * Wrap an Encrypter's stream so that it gets exactly `size` bytes of data, then `padded - size`
+ * zeros: checked as the data passes (ContentChanged otherwise), padded when the data ends. The
+ * zeros are written a piece at a time, each once the encrypter is ready for more, so the padding
+ * of a large file (up to 12 %) never piles up in memory.
+ */
+function padded(encrypter, size, paddedTotal) {
+  const writer = encrypter.writable.getWriter();
+  let seen = 0;
+  const fail = async (error) => {
+    await writer.abort(error).catch(() => {});
+    throw error;
+  };
+  const writable = new WritableStream({
+    async write(piece) {
+      const view = toBytes(piece);
+      seen += view.length;
+      if (seen > size) {
+        await fail(new ContentChanged(`the content grew while it was read: more than the ${size} bytes declared`));
+      }
+      await writer.ready;
+      await writer.write(view);
+    },
+    async close() {
+      if (seen !== size) {
+        await fail(new ContentChanged(`the content shrank while it was read: ${seen} of the ${size} bytes declared`));
+      }
+      for (let left = paddedTotal - size; left > 0; left -= ZEROS.length) {
+        await writer.ready;
+        await writer.write(ZEROS.subarray(0, Math.min(left, ZEROS.length)));
+      }
+      await writer.close();
+    },
+    async abort(reason) {
+      await writer.abort(reason);
+    },
+  }, { highWaterMark: 1 });
+  return { writable, readable: encrypter.readable };
 }
 
 /**
@@ -337,12 +358,23 @@ export class Decrypter {
 }
 
 /**
- * Return a TransformStream that encrypts plaintext pieces (Uint8Array or ArrayBuffer, any size)
- * into one body, padded when `size` is given (see Encrypter). `salt` is for test vectors only
+ * Return a transform stream (a {writable, readable} pair for pipeThrough) that encrypts
+ * plaintext pieces (Uint8Array or ArrayBuffer, any size) into one body.
+ *
+ * With `size` (the plaintext length, declared up front) the stream must carry exactly that
+ * many bytes, else it errors with ContentChanged, and the body is padded to paddedLength(size)
+ * (or to `padTo`, for the vectors of the record layout; pad: false pads nothing, as version 1
+ * writers did). Without `size` nothing is padded or checked. `salt` is for test vectors only
  * (random by default); `keyid` is empty by default.
  */
 export function encryptStream(ikm, { salt, rs = RECORD_SIZE, keyid, size, pad = true, padTo } = {}) {
-  return new TransformStream(new Encrypter(ikm, { salt, rs, keyid, size, pad, padTo }));
+  if (size === undefined) return new TransformStream(new Encrypter(ikm, { salt, rs, keyid }));
+  checkLength(size);
+  if (padTo !== undefined && (!Number.isSafeInteger(padTo) || padTo < size)) {
+    throw new RangeError(`padTo must be an integer of at least size, not ${padTo}`);
+  }
+  const total = !pad ? size : padTo ?? paddedLength(size);
+  return padded(new TransformStream(new Encrypter(ikm, { salt, rs, keyid, dataLength: size })), size, total);
 }
 
 /** Return a TransformStream that decrypts a body, erroring with DecryptionError or ProtocolError. */
