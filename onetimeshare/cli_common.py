@@ -104,6 +104,7 @@ MESSAGES = {
     "consumed": "this link was already opened (all its downloads are used)",
     "deleted": "this share was deleted by its sender",
     "not_ready": "this share is still being uploaded; try again in a moment",
+    "not_uploading": "this share no longer takes uploads: it was finalized, opened or deleted",
     "proof_invalid": "the server does not accept this link's key: the link is damaged "
                      "(nothing was consumed)",
     "password_required": "this share is protected by a password and none was given",
@@ -133,7 +134,9 @@ def exit_for(error: BaseException) -> tuple[Exit, str]:
 def _message(error: BaseException, code: Exit) -> str:
     if isinstance(error, ApiError):
         message = MESSAGES.get(error.code) or error.message
-        if isinstance(error, WrongPassword) and error.attempts_left is not None:
+        if isinstance(error, WrongPassword) and error.attempts_left == 0:
+            message += "; the share is now locked for a while"
+        elif isinstance(error, WrongPassword) and error.attempts_left is not None:
             message += f"; {error.attempts_left} attempt(s) left before the share locks"
         later = f" (try again in {error.retry_after} s)" if error.retry_after else ""
         return message + later

@@ -16,7 +16,7 @@ uses the same names. The command line maps these classes to exit codes in one ta
     └── ApiError (status, code, message, retry_after)
         ├── NotFound             not_found
         ├── Gone                 consumed, deleted           (.reason = code)
-        ├── NotReady             not_ready, upload_incomplete
+        ├── NotReady             not_ready, upload_incomplete, not_uploading
         ├── ProofRejected        proof_invalid, owner_token_invalid, ticket_invalid
         ├── PasswordRequired     password_required
         ├── WrongPassword        password_invalid            (.attempts_left)
@@ -92,7 +92,8 @@ class Gone(ApiError):
 
 
 class NotReady(ApiError):
-    """The share is still being uploaded, or was finalized with chunks missing."""
+    """The share is not in the state this step needs: still uploading (for a recipient),
+    finalized with chunks missing, or no longer taking uploads (for its sender)."""
 
 
 class ProofRejected(ApiError):
@@ -143,6 +144,7 @@ API_ERRORS: dict[str, type[ApiError]] = {
     "deleted": Gone,
     "not_ready": NotReady,
     "upload_incomplete": NotReady,
+    "not_uploading": NotReady,
     "proof_invalid": ProofRejected,
     "owner_token_invalid": ProofRejected,
     "ticket_invalid": ProofRejected,

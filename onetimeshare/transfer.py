@@ -15,8 +15,15 @@ from dataclasses import dataclass, field
 
 from . import PROTOCOL_VERSION
 from .api import ShareApi
-from .ece import HEADER_LENGTH, RECORD_SIZE, TAG_LENGTH, Decryptor, Encryptor, padded_length
-from .ece import padded_size as body_size
+from .ece import (
+    HEADER_LENGTH,
+    RECORD_SIZE,
+    TAG_LENGTH,
+    Decryptor,
+    Encryptor,
+    padded_length,
+    padded_size,
+)
 from .encoding import b64u_decode, b64u_encode
 from .errors import (
     NETWORK_CODE,
@@ -79,7 +86,7 @@ def start_send(api: ShareApi, plaintext_size, metadata, *, password=None, expire
     secret = new_secret()
     params = new_password_params() if password is not None else None
     keys = derive_keys(secret, password, params)
-    size = body_size(plaintext_size)
+    size = padded_size(plaintext_size)
     metadata = complete_metadata(metadata, plaintext_size)
     fields = {
         "version": PROTOCOL_VERSION, "size": size, "downloads": downloads,
@@ -283,7 +290,10 @@ def receive(api: ShareApi, info: ShareInfo, sink, progress=None) -> int:
                                 f"{claim['size']}")
     tail = decryptor.finalize()
     sink.write(tail)
-    return written + len(tail)
+    written += len(tail)
+    if progress:
+        progress(written)
+    return written
 
 
 def retryable(error: ServerUnavailable) -> bool:

@@ -4,6 +4,9 @@ These answers are fed through httpx's MockTransport, because what is checked is 
 reading of an answer, not the server: the server's own tests walk every code against Redis.
 """
 
+import re
+from pathlib import Path
+
 import httpx
 import pytest
 
@@ -13,7 +16,7 @@ from onetimeshare.cli_common import EXIT_CODES, Exit, exit_for
 from onetimeshare.encoding import b64u_encode
 
 # The table of V2-SPEC / protocol.md, "Error codes": code, status, class.
-CODES = [
+CODES_TABLE = [
     ("invalid_request", 400, errors.BadRequest),
     ("unsupported_version", 400, errors.BadRequest),
     ("not_found", 404, errors.NotFound),
@@ -21,6 +24,7 @@ CODES = [
     ("deleted", 410, errors.Gone),
     ("not_ready", 409, errors.NotReady),
     ("upload_incomplete", 409, errors.NotReady),
+    ("not_uploading", 409, errors.NotReady),
     ("proof_invalid", 403, errors.ProofRejected),
     ("password_required", 403, errors.PasswordRequired),
     ("password_invalid", 403, errors.WrongPassword),
@@ -51,10 +55,11 @@ def answering(status, body=None, headers=None, seen=None):
 
 
 def test_the_table_holds_every_code_of_the_spec():
-    assert set(errors.API_ERRORS) == {code for code, _, _ in CODES}
+    assert set(errors.API_ERRORS) == {code for code, _, _ in CODES_TABLE}
 
 
-@pytest.mark.parametrize(("code", "status", "cls"), CODES, ids=[c for c, _, _ in CODES])
+@pytest.mark.parametrize(("code", "status", "cls"), CODES_TABLE,
+                         ids=[code for code, _, _ in CODES_TABLE])
 def test_every_code_raises_its_class(code, status, cls):
     body = {"error": "x", "code": code, "message": f"server words for {code}"}
     with answering(status, body) as api, pytest.raises(cls) as raised:
@@ -164,3 +169,16 @@ def test_every_error_class_is_in_the_docstring_tree():
     for cls in classes:
         assert cls.__name__ in errors.__doc__, cls.__name__
     assert len(classes) == 20
+
+
+def test_protocol_md_lists_every_code_the_server_and_the_client_know():
+    """The document's table is the contract: the server's codes and the client's table agree."""
+    from server.errors import CODES
+
+    text = (Path(__file__).resolve().parent.parent / "docs" / "protocol.md").read_text()
+    section = text[text.index("### 7.1 Error codes"):text.index("## 8. Storage")]
+    documented = dict(re.findall(r"^\| `([a-z_]+)` \| (\d{3}) \|", section, re.MULTILINE))
+    assert set(documented) == set(errors.API_ERRORS) == set(CODES)
+    assert {code: int(status) for code, status in documented.items()} == CODES
+    for code, _, cls in CODES_TABLE:
+        assert f"| `{code}` |" in section and cls.__name__ in section

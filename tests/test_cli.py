@@ -16,6 +16,7 @@ import zipfile
 import httpx
 import pytest
 
+from onetimeshare.api import ShareApi
 from onetimeshare.cli_common import Exit
 from onetimeshare.cli_get import safe_name
 from onetimeshare.ece import RECORD_SIZE, TAG_LENGTH
@@ -23,11 +24,13 @@ from onetimeshare.links import parse_link
 from onetimeshare.zipper import Member, member_info, write_zip, zip_size
 from tests.cli_helpers import Cli, CuttingRelay, FakeServer, corrupt_first_chunk
 from tests.processes import GunicornProcess
+from tests.v1_shares import plant_v1
 
 CHUNK_SIZE = 256 * 1024
 DATA_PER_RECORD = RECORD_SIZE - TAG_LENGTH - 1  # 65,519
 MIB = 1024 * 1024
-# A plaintext whose padded length is exactly four records, so its ciphertext is exactly one chunk.
+# The plaintext that filled exactly one chunk before padding; padded (to 262,144 bytes, five
+# records), its ciphertext now runs 106 bytes into a second chunk.
 ONE_CHUNK = CHUNK_SIZE - 21 - 4 * (TAG_LENGTH + 1)
 PROOF_FAILURES_MAX = 3
 
@@ -150,7 +153,7 @@ def test_wrong_passwords_lock_the_share_with_5_and_consume_nothing(cli, tmp_path
         wrong = cli.run("get", link, "-o", tmp_path / "out.bin",
                         env={"ONETIMESHARE_PASSWORD": "wrong horse"})
         assert wrong.code == Exit.PASSWORD and "wrong password" in wrong.stderr
-        assert f"{left} attempt(s) left" in wrong.stderr
+        assert (f"{left} attempt(s) left" if left else "now locked") in wrong.stderr
     locked = cli.run("get", link, "-o", tmp_path / "out.bin",
                      env={"ONETIMESHARE_PASSWORD": "right horse"})
     assert locked.code == Exit.PASSWORD and "locked" in locked.stderr
@@ -194,6 +197,24 @@ def test_status_of_a_password_share_shows_the_public_status_only(cli, tmp_path):
     named = json.loads(stranger.ok("status", link, "--json",
                                    env={"ONETIMESHARE_PASSWORD": "right horse"}).stdout)
     assert named["name"] == "hidden-name.txt" and named["size"] == 10
+
+
+@pytest.mark.parametrize("password", [None, "old horse"], ids=["no password", "password"])
+def test_a_v1_link_is_still_opened_read_only(cli, tmp_path, app, service, password):
+    """Shares stored before protocol v2 keep opening until they expire; a v1 password is checked
+    on this machine, as v1 did."""
+    plaintext = os.urandom(300_000)
+    with ShareApi(service.url) as api:
+        link = plant_v1(app, api, plaintext, password)
+    out = tmp_path / "out.txt"
+    if password:
+        wrong = cli.run("get", link, "-o", out, env={"ONETIMESHARE_PASSWORD": "wrong"})
+        assert wrong.code == Exit.PASSWORD and not out.exists()
+    got = json.loads(cli.ok("get", link, "-o", out, "--json",
+                            env={"ONETIMESHARE_PASSWORD": password or ""}).stdout)
+    assert got["name"] == "old.txt" and got["size"] == len(plaintext)
+    assert out.read_bytes() == plaintext
+    assert cli.run("get", link, "-o", tmp_path / "again.txt").code == Exit.GONE
 
 
 def test_second_get_is_refused_with_4(cli, tmp_path):
@@ -265,23 +286,46 @@ def test_unknown_share_is_3(cli, service):
     assert result.code == Exit.NOT_FOUND and len(result.stderr.splitlines()) == 1
 
 
-def test_a_server_that_wants_an_upload_token_gets_a_clear_message(cli, tmp_path, service):
-    """The server may require an upload token (open-internet deployments); faked here by a
-    relay that answers the create request the way such a server does."""
-    seen = []
+class UploadTokenServer:
+    """Answer like a server that takes new shares only with the upload token "right-token"
+    (the open-internet deployment): /config from the real service with the flag set, create
+    refused with the codes of the spec, the Authorization header of every create recorded."""
 
-    def handler(request):
-        seen.append(request.headers.get("authorization"))
+    def __init__(self, service, announce):
+        self.service, self.announce, self.seen = service, announce, []
+
+    def __call__(self, request):
         if request.url.path == "/api/v1/config":
-            config = httpx.get(f"{service.url}/api/v1/config").json()
-            return httpx.Response(200, json={**config, "upload_token_required": False})
-        return httpx.Response(401, json={"error": "Unauthorized", "code": "upload_token_required",
-                                         "message": "An upload token is required."})
+            config = httpx.get(f"{self.service.url}/api/v1/config").json()
+            return httpx.Response(200, json={**config, "upload_token_required": self.announce})
+        self.seen.append(request.headers.get("authorization"))
+        if request.headers.get("authorization") is None:
+            return httpx.Response(401, json={"error": "Unauthorized",
+                                             "code": "upload_token_required", "message": "m"})
+        return httpx.Response(403, json={"error": "Forbidden", "code": "upload_token_invalid",
+                                         "message": "m"})
 
-    with FakeServer(handler) as fake:
-        refused = cli.run("send", make_file(tmp_path / "x", 1), "--server", fake.url)
-    assert refused.code == Exit.USAGE and "ONETIMESHARE_UPLOAD_TOKEN" in refused.stderr
-    assert seen[-1] is None, "no token was set, so none was sent"
+
+@pytest.mark.parametrize("announce", [False, True], ids=["found on create", "announced"])
+def test_a_server_that_wants_an_upload_token_says_how_to_set_it(cli, tmp_path, service,
+                                                               announce):
+    fake = UploadTokenServer(service, announce)
+    source = make_file(tmp_path / "x", 1)
+    with FakeServer(fake) as server:
+        missing = cli.run("send", source, "--server", server.url)
+        wrong = cli.run("send", source, "--server", server.url,
+                        env={"ONETIMESHARE_UPLOAD_TOKEN": "wrong-token"})
+        config = cli.home / "config" / "onetimeshare" / "config.toml"
+        config.parent.mkdir(parents=True)
+        config.write_text('upload_token = "from-the-file"\n')
+        from_file = cli.run("send", source, "--server", server.url)
+    assert missing.code == Exit.USAGE and "ONETIMESHARE_UPLOAD_TOKEN" in missing.stderr
+    assert "upload token" in missing.stderr and missing.stdout == b""
+    assert wrong.code == Exit.USAGE and "refused the upload token" in wrong.stderr
+    assert from_file.code == Exit.USAGE and "refused the upload token" in from_file.stderr
+    # Announced: refused before anything is read or created; else the create says so.
+    expected = [] if announce else [None]
+    assert fake.seen == expected + ["Bearer wrong-token", "Bearer from-the-file"]
 
 
 def test_unreachable_server_is_7(cli, tmp_path):

@@ -12,12 +12,11 @@ import pytest
 
 from onetimeshare import errors
 from onetimeshare.api import ShareApi
-from onetimeshare.ece import RECORD_SIZE, Encryptor, padded_size
-from onetimeshare.encoding import b64u_encode
-from onetimeshare.keys import derive_keys, new_password_params, new_secret
+from onetimeshare.ece import RECORD_SIZE, padded_size
+from onetimeshare.keys import new_secret
 from onetimeshare.links import build_link
-from onetimeshare.metadata import encrypt_metadata
 from onetimeshare.transfer import open_share, receive, send
+from tests.v1_shares import plant_v1
 
 BASE = "http://share.test"
 PASSWORD = "correct horse battery staple"
@@ -112,35 +111,6 @@ def test_a_damaged_metadata_blob_is_a_decryption_error(api, redis_client):
         open_share(api, sent.link)
 
 
-def plant_v1(app, api, plaintext, password=None, downloads=1):
-    """Store a v1 share made with real v1 crypto, as the server created them before v2."""
-    from server import store
-
-    secret = new_secret()
-    params = new_password_params() if password else None
-    keys = derive_keys(secret, password, params, version=1)
-    encryptor = Encryptor(keys.content_ikm)  # v1 writers padded nothing
-    body = encryptor.update(plaintext) + encryptor.finalize()
-    metadata = {"kind": "file", "name": "old.txt", "type": "text/plain", "size": len(plaintext)}
-    chunk_size = app.config["CHUNK_SIZE"]
-    fields = {
-        "v": 1, "size": len(body), "chunk_size": chunk_size,
-        "chunks": -(-len(body) // chunk_size), "downloads": downloads, "left": downloads,
-        "verifier": store.digest_verifier(b64u_encode(keys.access_verifier)),
-        "meta": encrypt_metadata(metadata, keys.metadata_key),
-    }
-    if params:
-        fields["pw_salt"], fields["pw_iter"] = b64u_encode(params.salt), params.iterations
-    with app.app_context():
-        share_id, owner_token, _ = store.create_share(
-            fields, 3600, app.config["UPLOAD_IDLE_SECONDS"])
-    for index in range(fields["chunks"]):
-        api.put_chunk(share_id, owner_token, index,
-                      body[index * chunk_size:(index + 1) * chunk_size])
-    api.finalize(share_id, owner_token)
-    return build_link(BASE, share_id, secret)
-
-
 @pytest.mark.parametrize("password", [None, PASSWORD], ids=["no password", "password"])
 def test_a_v1_link_still_opens_read_only(app, api, password):
     plaintext = b"stored before version 2\n" * 5000
@@ -160,3 +130,18 @@ def test_an_unknown_version_is_refused_before_any_key_is_derived(api):
     status = {**api.status(sent.share_id), "version": 3}
     with pytest.raises(errors.UnsupportedVersion):
         open_share(api, sent.link, status=status)
+
+
+def test_progress_counts_plaintext_bytes_both_ways(app):
+    size = 3 * RECORD_SIZE + 5  # several records and chunks; padding follows the data
+    data = bytes(range(256)) * (size // 256 + 1)
+    app.config["CHUNK_SIZE"] = 64 * 1024
+    with ShareApi(BASE, transport=httpx.WSGITransport(app=app)) as api:
+        up, down = [], []
+        sent = send(api, io.BytesIO(data[:size]), size, {"kind": "file", "name": "p"},
+                    progress=up.append)
+        info = open_share(api, sent.link)
+        receive(api, info, io.BytesIO(), progress=down.append)
+    for steps in (up, down):
+        assert steps == sorted(steps) and steps[-1] == size and len(steps) > 2
+        assert all(0 <= step <= size for step in steps)

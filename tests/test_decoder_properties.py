@@ -1,7 +1,8 @@
 """Property tests of the RFC 8188 decoder against hostile bodies (protocol.md §3).
 
 tests/test_ece.py pins single flips, truncations and crafted framing on fixed bodies. Here
-hypothesis builds the bodies as well (record size, keyid, padding a writer never adds, plaintext)
+hypothesis builds the bodies as well (record size, keyid, the v2 writer's padding and padding in
+layouts no writer produces, plaintext)
 and then damages them any way it likes, several times over: bit flips, overwritten, inserted and
 deleted bytes, truncation, appended data, a rewritten header (rs, idlen, keyid). Whatever arrives,
 in whatever pieces, the decoder must do one of two things:
@@ -52,11 +53,15 @@ def bodies(draw):
     plaintext = draw(st.binary(max_size=900), label="plaintext")
     keyid = draw(st.binary(max_size=12), label="keyid")
     salt = draw(st.binary(min_size=16, max_size=16), label="salt")
-    if not draw(st.booleans(), label="padded"):
-        encryptor = Encryptor(IKM, salt=salt, rs=rs, keyid=keyid)
+    how = draw(st.sampled_from(["writer", "padding writer", "hand-sealed"]), label="how")
+    if how != "hand-sealed":
+        # The v2 writer pads to any length at or above the plaintext's (Padmé in practice).
+        pad_to = None if how == "writer" else len(plaintext) + draw(st.integers(0, 600),
+                                                                    label="padding")
+        encryptor = Encryptor(IKM, salt=salt, rs=rs, keyid=keyid, pad_to=pad_to)
         return Body(encryptor.update(plaintext) + encryptor.finalize(), plaintext, rs)
-    # Padded records: each carries 0..room bytes of data, a delimiter, then zero padding up to
-    # rs (or less, for the last). Writers never pad, but readers must accept it.
+    # Hand-sealed records: each carries 0..room bytes of data, a delimiter, then zero padding up
+    # to rs (or less, for the last), in layouts no writer of this project produces.
     cipher = RecordCipher(IKM, salt)
     room = rs - TAG_LENGTH - 1
     records, rest, seq = [], plaintext, 0

@@ -121,17 +121,14 @@ def build_ece() -> dict:
             "rs": rs,
             "keyid": keyid.hex(),
             "plaintext_length": length,
+            **_body_fields(body),
         }
-        if len(body) <= INLINE_LIMIT:
-            case["ciphertext"] = body.hex()
-        else:
-            case["ciphertext_length"] = len(body)
-            case["ciphertext_sha256"] = hashlib.sha256(body).hexdigest()
         cases.append(case)
     doc = _document(
         "RFC 8188 aes128gcm bodies (protocol.md §3). Encrypting the plaintext with ikm, salt, rs "
         "and keyid must give ciphertext exactly; decrypting it must give the plaintext back. "
-        "decrypt_cases are valid bodies no writer produces (padding, an empty last record); "
+        "decrypt_cases are valid bodies no writer produces (padding in other layouts, an empty "
+        "last record); "
         "invalid_cases must be refused: 'protocol' for a bad header, 'integrity' for the rest.",
         cases,
     )
@@ -254,14 +251,8 @@ def build_padding() -> dict:
     for rs, length, pad_to in PAD_CASES:
         body = _encrypt(pattern(length), ECE_IKM, rs, pad_to=pad_to)
         assert len(body) == encrypted_size(pad_to, rs)
-        case = {"ikm": ECE_IKM.hex(), "salt": ECE_SALT.hex(), "rs": rs,
-                "plaintext_length": length, "pad_to": pad_to}
-        if len(body) <= INLINE_LIMIT:
-            case["ciphertext"] = body.hex()
-        else:
-            case["ciphertext_length"] = len(body)
-            case["ciphertext_sha256"] = hashlib.sha256(body).hexdigest()
-        bodies.append(case)
+        bodies.append({"ikm": ECE_IKM.hex(), "salt": ECE_SALT.hex(), "rs": rs,
+                       "plaintext_length": length, "pad_to": pad_to, **_body_fields(body)})
     doc = _document(
         "Content padding (protocol.md, Content padding). cases: padded_length(n) by Padme with "
         "a 4096-byte minimum, records and ciphertext_size = 21 + padded + 17 * records for "
@@ -349,6 +340,13 @@ def write_vectors(directory: Path) -> list[Path]:
         path.write_text(render(build()), encoding="utf-8")
         paths.append(path)
     return paths
+
+
+def _body_fields(body: bytes) -> dict:
+    """Return a body in full (hex) when small, else by length and SHA-256."""
+    if len(body) <= INLINE_LIMIT:
+        return {"ciphertext": body.hex()}
+    return {"ciphertext_length": len(body), "ciphertext_sha256": hashlib.sha256(body).hexdigest()}
 
 
 def _document(description: str, cases: list) -> dict:
