@@ -28,31 +28,28 @@
 
 /** Base class: catch this to handle every failure a share, a link or the server can cause. */
 export class OneTimeShareError extends Error {
+  static defaultMessage = 'the share could not be handled';
+
+  /** `message` defaults to the class's own defaultMessage; the name is the class's. */
   constructor(message, options) {
-    super(message, options);
+    super(message ?? new.target.defaultMessage, options);
     this.name = new.target.name;
   }
 }
 
 /** A malformed link or fragment, refused before anything talks to the server. */
 export class LinkError extends OneTimeShareError {
-  constructor(message = 'malformed link', options) {
-    super(message, options);
-  }
+  static defaultMessage = 'malformed link';
 }
 
 /** Malformed input the protocol forbids (bad header field, bad base64url, bad parameters). */
 export class ProtocolError extends OneTimeShareError {
-  constructor(message = 'malformed input', options) {
-    super(message, options);
-  }
+  static defaultMessage = 'malformed input';
 }
 
 /** A share whose protocol version this client does not know. */
 export class UnsupportedVersion extends ProtocolError {
-  constructor(message = 'unsupported protocol version', options) {
-    super(message, options);
-  }
+  static defaultMessage = 'unsupported protocol version';
 }
 
 /**
@@ -60,16 +57,12 @@ export class UnsupportedVersion extends ProtocolError {
  * is wrong. Cryptography cannot tell these apart, so neither do we.
  */
 export class DecryptionError extends OneTimeShareError {
-  constructor(message = 'decryption failed: damaged data or wrong key', options) {
-    super(message, options);
-  }
+  static defaultMessage = 'decryption failed: damaged data or wrong key';
 }
 
 /** The content being sent did not have the size declared when the share was created. */
 export class ContentChanged extends OneTimeShareError {
-  constructor(message = 'the content changed while it was being sent', options) {
-    super(message, options);
-  }
+  static defaultMessage = 'the content changed while it was being sent';
 }
 
 /** A non-2xx answer (or none at all): HTTP status, the server's stable code and its sentence. */
