@@ -54,6 +54,7 @@ def test_a_dropped_file_is_downloaded_once_byte_for_byte(open_page, live_server,
 
     recipient = open_offer(open_page, link)
     expect(recipient.locator("#offer-name")).to_have_text(name)
+    expect(recipient.locator("#offer-type")).to_have_text("application/pdf")
     expect(recipient.locator("#offer-left")).to_contain_text("1")
     saved_name, data = download(recipient)
     assert saved_name == name

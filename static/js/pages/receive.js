@@ -48,6 +48,7 @@ const page = {
   offerIcon: $('#offer-icon'),
   offerKind: $('#offer-kind'),
   offerName: $('#offer-name'),
+  offerType: $('#offer-type'),
   offerFiles: $('#offer-files'),
   offerSize: $('#offer-size'),
   offerExpiry: $('#offer-expiry'),
@@ -287,6 +288,10 @@ function showOffer() {
   page.offerName.title = name;
   page.offerIcon.textContent = kind === 'text' ? 'TXT' : kind === 'files' ? 'ZIP' : fileBadge(name);
   page.offerIcon.className = `kind-icon kind-${kind}`;
+  // The type the sender's client declared: a hint of what the file is, shown as text only.
+  const type = typeof metadata.type === 'string' ? metadata.type.split(';')[0].trim() : '';
+  page.offerType.textContent = type;
+  page.offerType.hidden = kind !== 'file' || !type;
   const files = Array.isArray(metadata.files) ? metadata.files : [];
   page.offerFiles.hidden = kind !== 'files' || files.length === 0;
   page.offerFiles.replaceChildren(...files.map((file) => el('li', { class: 'file-row' },
