@@ -16,7 +16,7 @@ uses the same names. The command line maps these classes to exit codes in one ta
     └── ApiError (status, code, message, retry_after)
         ├── NotFound             not_found
         ├── Gone                 consumed, deleted           (.reason = code)
-        ├── NotReady             not_ready, upload_incomplete, not_uploading
+        ├── NotReady             not_ready, upload_incomplete
         ├── ProofRejected        proof_invalid, owner_token_invalid, ticket_invalid
         ├── PasswordRequired     password_required
         ├── WrongPassword        password_invalid            (.attempts_left)
@@ -25,7 +25,7 @@ uses the same names. The command line maps these classes to exit codes in one ta
         ├── UploadTokenRequired  upload_token_required, upload_token_invalid
         ├── StorageFull          storage_full
         ├── ServerUnavailable    unavailable, 5xx without a known code, network failure
-        └── BadRequest           every other 4xx
+        └── BadRequest           every other 4xx (invalid_request, not_uploading, too_large...)
 
 `StateError` is the one client-local addition to the shared tree (the browser keeps no file).
 """
@@ -92,8 +92,7 @@ class Gone(ApiError):
 
 
 class NotReady(ApiError):
-    """The share is not in the state this step needs: still uploading (for a recipient),
-    finalized with chunks missing, or no longer taking uploads (for its sender)."""
+    """The share is still being uploaded, or was finalized with chunks missing."""
 
 
 class ProofRejected(ApiError):
@@ -144,7 +143,6 @@ API_ERRORS: dict[str, type[ApiError]] = {
     "deleted": Gone,
     "not_ready": NotReady,
     "upload_incomplete": NotReady,
-    "not_uploading": NotReady,
     "proof_invalid": ProofRejected,
     "owner_token_invalid": ProofRejected,
     "ticket_invalid": ProofRejected,
@@ -160,6 +158,7 @@ API_ERRORS: dict[str, type[ApiError]] = {
     "unavailable": ServerUnavailable,
     "internal": ServerUnavailable,
     "invalid_request": BadRequest,
+    "not_uploading": BadRequest,
     "unsupported_version": BadRequest,
     "too_large": BadRequest,
     "range_not_satisfiable": BadRequest,

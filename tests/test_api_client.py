@@ -24,7 +24,7 @@ CODES_TABLE = [
     ("deleted", 410, errors.Gone),
     ("not_ready", 409, errors.NotReady),
     ("upload_incomplete", 409, errors.NotReady),
-    ("not_uploading", 409, errors.NotReady),
+    ("not_uploading", 409, errors.BadRequest),
     ("proof_invalid", 403, errors.ProofRejected),
     ("password_required", 403, errors.PasswordRequired),
     ("password_invalid", 403, errors.WrongPassword),
