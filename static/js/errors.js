@@ -171,6 +171,10 @@ export const ERROR_CLASSES = Object.freeze({
   too_large: BadRequest,
   range_not_satisfiable: BadRequest,
   method_not_allowed: BadRequest,
+  // /metrics is the operator's, not the page's; listed so the table stays complete.
+  metrics_token_required: BadRequest,
+  metrics_token_invalid: BadRequest,
+  metrics_forbidden: BadRequest,
 });
 
 // For a code this client does not know (or an answer without one, e.g. from a proxy).
