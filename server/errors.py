@@ -32,6 +32,11 @@ REFUSALS = {
     "bad_length": (400, "The chunk does not have the length this share expects."),
     "incomplete": (409, "The upload is incomplete: some chunks are missing."),
     "storage_full": (507, "The server is out of storage space. Try again later."),
+    # The claim ran but was not confirmed on disk (or on a replica) within
+    # CLAIM_DURABILITY_TIMEOUT, so no ticket was handed out; the download stays counted.
+    "not_durable": (503, "The server could not confirm this download in time, so it was not "
+                         "handed out. If the link allowed a single download, it may now count "
+                         "as opened: ask the sender to share it again."),
 }
 
 
@@ -93,6 +98,8 @@ def _store_error(error):
         message = f"Chunk indexes of this share run from 0 to {int(error.detail) - 1}."
     elif error.kind == "incomplete":
         extra["missing"] = error.detail
+    elif error.kind == "not_durable":
+        headers["Retry-After"] = str(current_app.config["REDIS_RETRY_AFTER"])
     return _render(status, message, headers, **extra)
 
 

@@ -19,6 +19,12 @@ IN_CI = os.environ.get("CI", "").lower() == "true"
 
 pytest_plugins = ["tests.sharing"]
 
+# The suite's redis-server keeps no append-only file (speed), so no claim can be made durable on
+# it: every app and gunicorn the tests start claims at CLAIM_DURABILITY=none unless the test
+# names a level. tests/test_durability.py and tests/test_failover.py test the levels, and
+# tests/test_embedded_redis.py the default.
+os.environ.setdefault("CLAIM_DURABILITY", "none")
+
 
 def missing_part(reason):
     """Fail in CI, skip elsewhere: a missing part must never pass silently in CI."""
