@@ -86,6 +86,10 @@ def _spawn(directory, maxmemory):
         "--dir", str(directory),
         "--appendonly", "yes",
         "--appendfsync", "everysec",
+        # A claim waits for its fsync (WAITAOF); the server notices the finished fsync on its
+        # next timer tick, every 1/hz s: 100 Hz makes that wait ~13 ms instead of ~90 ms
+        # (docs/performance.md).
+        "--hz", "100",
         "--save", "",
         "--maxmemory", str(maxmemory),
         "--maxmemory-policy", "noeviction",
