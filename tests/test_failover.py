@@ -10,10 +10,12 @@ against a power cut, not a failover) it gets through, which shows the test can c
 """
 
 import shutil
+import time
 
 import pytest
 
 from server import create_app
+from tests.cluster import LocalCluster
 from tests.conftest import TEST_CONFIG
 from tests.processes import valkey_binary
 from tests.replication import ReplicatedPair
@@ -70,3 +72,50 @@ def test_below_the_replica_level_a_failover_lets_a_second_claim_through(pair, le
                 for _ in range(ROUNDS_EXPECTED_TO_LOSE)]
     assert 200 in statuses, statuses
     assert set(statuses) <= {200, 410}, statuses
+
+
+# --- Redis Cluster: one replica per primary, CLUSTER FAILOVER TAKEOVER -----------------------
+
+CLUSTER_ROUNDS = 20
+
+
+@pytest.fixture
+def replicated_cluster(tmp_path):
+    """Three Valkey primaries with one replica each."""
+    cluster = LocalCluster(tmp_path, primaries=3, replicas=1, binary=valkey_binary()).start()
+    yield cluster
+    cluster.stop()
+
+
+def cluster_app(cluster, level):
+    return create_app({"REDIS_CLUSTER_NODES": cluster.seeds, "TESTING": True, **TEST_CONFIG,
+                       "CLAIM_DURABILITY": level})
+
+
+def wait_until_served_by(cluster, key, node, seconds=30):
+    deadline = time.monotonic() + seconds
+    while cluster.node_for_key(key) is not node:
+        assert time.monotonic() < deadline, "the replica did not take the slot over"
+        time.sleep(0.05)
+
+
+@pytest.mark.slow
+def test_a_claim_at_the_replica_level_survives_every_cluster_failover(replicated_cluster):
+    cluster = replicated_cluster
+    for number in range(CLUSTER_ROUNDS):
+        sharing = Sharing(cluster_app(cluster, "replica").test_client())
+        share = sharing.ready(size=2000)
+        key = f"ots:{{{share.id}}}:share"
+        primary = cluster.node_for_key(key)
+        replica = cluster.replica_of(primary)
+        cluster.wait_for_replica(primary)  # the share is on the replica; the claim is at stake
+        assert sharing.claim(share).status_code == 200
+        primary.process.kill()  # SIGKILL, at once
+        primary.process.wait()
+        with replica.client() as client:
+            client.execute_command("CLUSTER", "FAILOVER", "TAKEOVER")
+        wait_until_served_by(cluster, key, replica)
+        second = Sharing(cluster_app(cluster, "none").test_client()).claim(share)
+        assert second.status_code == 410, (number, second.get_json())
+        primary.start()  # back on its port: it rejoins as the replica of the new primary
+        cluster.wait_for_replica(replica)
