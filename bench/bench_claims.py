@@ -144,9 +144,9 @@ def measure(args, redis_srv, env):
         payload = h.Payload(4 * h.KIB, 4 * h.MIB)
 
         # One claim at a time on a share with downloads to spare: the floor without contention.
-        share = api.ready_share(payload, downloads=args.rounds)
+        share = api.ready_share(payload, downloads=args.sequential)
         alone = []
-        for _ in range(args.rounds):
+        for _ in range(args.sequential):
             with h.Stopwatch() as watch:
                 api.claim(share)
             alone.append(watch.seconds)
@@ -186,6 +186,8 @@ def main():
     parser.add_argument("--rounds", type=int, default=20, help="rounds (default 20)")
     parser.add_argument("--workers", type=int, default=4, help="gunicorn workers (default 4)")
     parser.add_argument("--threads", type=int, default=16, help="threads per worker (16)")
+    parser.add_argument("--sequential", type=int, default=50,
+                        help="claims one at a time, without contention (default 50)")
     parser.add_argument("--durability", metavar="LEVELS",
                         help="comma-separated CLAIM_DURABILITY levels to compare, each on a "
                              "Valkey with an append-only file (default: none, no AOF)")
