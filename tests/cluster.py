@@ -142,8 +142,9 @@ class LocalCluster:
                 primary_id = client.execute_command("CLUSTER", "MYID")
             with node.client() as client:
                 client.execute_command("CLUSTER", "REPLICATE", primary_id)
-        for node in self.nodes[:self.primaries]:
-            self.wait_for_replica(node)
+        if len(self.nodes) > self.primaries:
+            for node in self.nodes[:self.primaries]:
+                self.wait_for_replica(node)
 
     def wait_for_replica(self, primary, seconds=FORM_TIMEOUT_SECONDS):
         """Wait until `primary` has a replica linked that has all it had written when asked."""
