@@ -129,16 +129,17 @@ def _stream(sid, ticket, idle, start, end, size, chunk_size):
                 data = data[offset:offset + end - position]  # only a partial chunk is copied
             last = position + len(data) == end == size
             if last:
-                held_back, data = data[-1:], data[:-1]
+                data, held_back = data[:-1], data[-1:]  # the final byte waits for completion
             if data:
                 yield data
                 metrics.FETCH_BYTES.inc(len(data))
+                position += len(data)
             if last:
                 store.complete_fetch(sid, ticket)
                 metrics.FETCHES_COMPLETED.inc()
                 yield held_back
-                metrics.FETCH_BYTES.inc(1)
-            position += len(data) + (1 if last else 0)
+                metrics.FETCH_BYTES.inc(len(held_back))
+                position += len(held_back)
             index += 1
     except (StoreError, redis.exceptions.RedisError) as error:
         # Headers are already sent: cut the body short, so the client sees a short read and
