@@ -46,7 +46,7 @@ def test_a_spent_ticket_never_returns_content_even_right_after_the_last_byte(ser
                 again = racer.get(content.format(share.id), headers=headers)
                 refetched.append((again.status_code, len(again.content)))
                 assert again.status_code == 403, again.text
-                assert "ticket is unknown" in again.json()["message"]
+                assert again.json()["code"] == "ticket_invalid"
     assert len(refetched) == TRIES
     sharing.client.close()
 
