@@ -43,6 +43,11 @@ DEFAULTS = {
     "RATE_LIMIT_CLAIM": "60 per minute",
     "UPLOAD_BYTES_PER_IP_PER_HOUR": 10 * GIB,  # 0 = no byte budget
     "TRUSTED_PROXY_COUNT": 0,  # reverse proxies in front of gunicorn that set X-Forwarded-*
+    # Slow and idle clients (server/serving.py, docs/deployment.md "Serving model").
+    "CLIENT_HEADER_TIMEOUT": 10,  # request line and headers, whole, from connect or last answer
+    "CLIENT_IDLE_TIMEOUT": 30,  # longest a read or write of a body may wait without progress
+    "CLIENT_MIN_RATE": 1024,  # bytes/s a body or answer must average; 0 = no minimum
+    "MAX_CONNECTIONS_PER_ADDRESS": 64,  # per worker process; 0 = no cap
 }
 
 #: Settings that hold flask-limiter rate strings, like "30 per minute" or "5/second; 100/hour".
@@ -68,6 +73,10 @@ INTEGER_MINIMUMS = {
     "RATE_LIMITS_ENABLED": 0,
     "UPLOAD_BYTES_PER_IP_PER_HOUR": 0,
     "TRUSTED_PROXY_COUNT": 0,
+    "CLIENT_HEADER_TIMEOUT": 1,
+    "CLIENT_IDLE_TIMEOUT": 1,
+    "CLIENT_MIN_RATE": 0,
+    "MAX_CONNECTIONS_PER_ADDRESS": 0,
 }
 
 
