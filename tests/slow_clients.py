@@ -33,6 +33,12 @@ def b64u(data):
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
+def attack_plan(addresses, count=1000):
+    """Half header tricklers, half body tricklers, dealt round-robin over `addresses`."""
+    return [(addresses[i % len(addresses)], "headers" if i % 2 else "body")
+            for i in range(count)]
+
+
 def body_headers():
     share_id, token = b64u(os.urandom(16)), b64u(os.urandom(32))
     return (f"PUT /api/v1/shares/{share_id}/chunks/0 HTTP/1.1\r\nHost: 127.0.0.1\r\n"
@@ -58,7 +64,9 @@ def served(redis_url, log_path, *, workers=2, env=None):
     port = free_port()
     environment = {**os.environ, "LOG_LEVEL": "info", **(env or {})}
     command = [sys.executable, "-m", "onetimeshare.cli", "serve", "--bind", f"127.0.0.1:{port}",
-               "--workers", str(workers), "--redis-url", redis_url]
+               "--redis-url", redis_url]
+    if workers:  # else as shipped: the CPU count, at least 2
+        command += ["--workers", str(workers)]
     with open(log_path, "ab") as log:
         process = subprocess.Popen(command, cwd=ROOT, env=environment, stdin=subprocess.DEVNULL,
                                    stdout=log, stderr=log)
@@ -116,29 +124,21 @@ class Trickler:
 
     "headers" connections send a request line and then a header that never ends; "body"
     connections send the whole header block of a chunk PUT and then its body, one byte at a
-    time. A thread watches every socket (epoll) and notes when the server closes it.
+    time. A thread watches every socket (epoll) and notes when the server closes it; with
+    `replace`, it then opens a new one in its place, as a determined attacker would.
     """
 
     port: int
     plan: list  # (source address, kind) per connection
     interval: float = 1.0
+    replace: bool = False
     connections: list = field(default_factory=list)
 
     def __enter__(self):
         self._stop = threading.Event()
         self._selector = selectors.DefaultSelector()
         for source, kind in self.plan:
-            sock = socket.socket()
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            sock.bind((source, 0))
-            sock.settimeout(10)
-            sock.connect(("127.0.0.1", self.port))
-            sock.setblocking(False)
-            first = HEADER_START if kind == "headers" else body_headers()
-            sock.send(first)
-            connection = SlowConnection(kind, source, sock, b"", time.monotonic())
-            self.connections.append(connection)
-            self._selector.register(sock, selectors.EVENT_READ, connection)
+            self._open(source, kind)
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
         return self
@@ -147,8 +147,20 @@ class Trickler:
         self._stop.set()
         self._thread.join(timeout=10)
         for connection in self.connections:
-            connection.sock.close()
+            connection.sock.close()  # closing twice is harmless
         self._selector.close()
+
+    def _open(self, source, kind):
+        sock = socket.socket()
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((source, 0))
+        sock.settimeout(10)
+        sock.connect(("127.0.0.1", self.port))
+        sock.setblocking(False)
+        sock.send(HEADER_START if kind == "headers" else body_headers())
+        connection = SlowConnection(kind, source, sock, b"", time.monotonic())
+        self.connections.append(connection)
+        self._selector.register(sock, selectors.EVENT_READ, connection)
 
     def open_count(self):
         return sum(connection.closed_at is None for connection in self.connections)
@@ -195,6 +207,9 @@ class Trickler:
     def _closed(self, connection):
         connection.closed_at = time.monotonic()
         self._selector.unregister(connection.sock)
+        connection.sock.close()
+        if self.replace and not self._stop.is_set():
+            self._open(connection.source, connection.kind)
 
 
 def accept_backlog(port):

@@ -20,6 +20,7 @@ from server import serving
 from server.config import DEFAULTS, ConfigError, load_config
 from tests.slow_clients import (
     Trickler,
+    attack_plan,
     claim,
     create_share,
     fetch,
@@ -37,12 +38,6 @@ ATTACK = {"CLIENT_HEADER_TIMEOUT": 10, "CLIENT_IDLE_TIMEOUT": 10}
 #: Scheduling on a loaded two-core machine: how late a close may come past its timeout.
 SLACK = 3.0
 HONEST = "127.0.0.200"
-
-
-def attack_plan(addresses):
-    """500 header tricklers and 500 body tricklers, dealt round-robin over `addresses`."""
-    return [(addresses[i % len(addresses)], "headers" if i % 2 else "body")
-            for i in range(1000)]
 
 
 @pytest.mark.slow
