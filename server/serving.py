@@ -22,6 +22,7 @@ public endpoint needs on top (docs/deployment.md, "Serving model"):
 
 import errno
 import ipaddress
+import socket
 import time
 import warnings
 from collections import Counter
@@ -45,8 +46,8 @@ REFUSAL = (
     b"X-Content-Type-Options: nosniff\r\n"
     b"Connection: close\r\n\r\n" + TOO_MANY_CONNECTIONS
 )
-#: How long a refused connection may take to accept its 429 before it is simply closed.
-REFUSAL_SEND_SECONDS = 1
+#: How long a refused connection may take to accept its 429, and then to hang up by itself.
+REFUSAL_SECONDS = 1
 
 
 class ClientTooSlow(ConnectionResetError):
@@ -202,10 +203,19 @@ class Worker(GeventWorker):
             sock.new_request()
 
     def _refuse(self, client):
-        """Answer 429 without reading the request, and close."""
+        """Answer 429 without reading the request, then close without losing the answer.
+
+        Closing a socket with unread bytes sends a reset, and a reset makes the client's
+        kernel drop the answer it has not read yet. So: the answer, our end shut for writing,
+        then a short wait for the client's own close while what it sends is discarded.
+        """
+        deadline = time.monotonic() + REFUSAL_SECONDS
         try:
-            client.settimeout(REFUSAL_SEND_SECONDS)
+            client.settimeout(REFUSAL_SECONDS)
             client.sendall(REFUSAL)
+            client.shutdown(socket.SHUT_WR)
+            while time.monotonic() < deadline and client.recv(65536):
+                client.settimeout(max(deadline - time.monotonic(), 0.01))
         except OSError:
             pass
         finally:

@@ -49,17 +49,19 @@ def test_a_thousand_slow_connections_neither_starve_nor_outlast_their_timeouts(
         redis_server, redis_client, tmp_path, addresses):
     env = {name: str(value) for name, value in ATTACK.items()}
     with served(redis_server.url, tmp_path / "gunicorn.log", workers=WORKERS, env=env) as server:
-        with honest_client(server.url, HONEST) as http, \
-                Trickler(server.port, attack_plan(addresses)) as attack:
-            # The kernel queues a burst of connections until the workers accept them, the
-            # honest one behind the rest: the test is about the service once they are held.
-            accepted = wait_accepted(server.port)
-            held_during = attack.open_count()
-            healthz = [timed_healthz(http)]
-            round_trip_seconds = round_trip(http)
-            healthz.append(timed_healthz(http))
-            held_after = attack.open_count()
-            assert attack.wait_all_closed(max(ATTACK.values()) + 2 * SLACK)
+        with honest_client(server.url, HONEST) as http:
+            # Connected before the burst, as a browser with the page open: a burst of new
+            # connections waits in the kernel's accept queue in order, this one does not.
+            timed_healthz(http)
+            with Trickler(server.port, attack_plan(addresses)) as attack:
+                healthz = [timed_healthz(http)]
+                round_trip_seconds = round_trip(http)
+                healthz.append(timed_healthz(http))
+                held_meanwhile = attack.open_count()
+                accepted = wait_accepted(server.port)
+                with honest_client(server.url, HONEST) as newcomer:
+                    healthz.append(timed_healthz(newcomer))  # once the queue is empty
+                assert attack.wait_all_closed(max(ATTACK.values()) + 2 * SLACK)
         log = server.log()
 
     assert max(healthz) < 1.0, healthz
@@ -70,12 +72,11 @@ def test_a_thousand_slow_connections_neither_starve_nor_outlast_their_timeouts(
     if len(addresses) == 1:
         # One address gets at most its cap in each worker; the rest are told 429 at once.
         assert 0 < len(admitted) <= cap * WORKERS
-        assert max(c.held for c in refused) < SLACK
+        assert max(c.closed_at for c in refused) <= accepted + SLACK
     else:
         # 20 connections per address is under the cap: all are held, until their timeout.
         assert not refused
-        # Under load the queue may take seconds to drain, and the first accepted may expire.
-        assert min(held_during, held_after) >= 800, "the honest client ran while they were held"
+        assert held_meanwhile == 1000, "the honest client ran while all were held"
     for connection in admitted:
         limit = ATTACK["CLIENT_HEADER_TIMEOUT" if connection.kind == "headers"
                       else "CLIENT_IDLE_TIMEOUT"]
