@@ -9,9 +9,13 @@ determined attacker would) are opened together. Once the server has accepted the
 honest client on another address measures `/healthz` and whole share round trips (config,
 create, one 64 KiB chunk, finalize, claim, download: six requests), each alternating with the
 baseline measured in the same run: the same httpx client's GET to a trivial HTTP server (a
-minimal asyncio responder in its own process) on the same loopback.
+minimal asyncio responder in its own process) on the same loopback; a round trip's baseline is
+six such requests in a row. Every figure is the median over `--repeat` sweeps, every ratio the
+median of the ratios measured within each sweep, so a neighbour's load cancels out as far as it
+can.
 
     python bench/bench_slow_clients.py [--slow 0,100,1000] [--requests 200] [--round-trips 20]
+                                       [--repeat 3]
 """
 
 import argparse
@@ -81,38 +85,55 @@ def timed(call):
     return (time.perf_counter() - started) * 1000
 
 
-def measure(server, baseline, count, slow, round_trips, requests):
-    """Hold `count` slow connections and time the honest client; return one table row."""
-    plan = attack_plan(ATTACKERS, count)
+def measure(server, baseline, count, round_trips, requests):
+    """Hold `count` slow connections and time the honest client; return the figures."""
     workers = psutil.Process(server.process.pid).children()
     idle_rss = sum(worker.memory_info().rss for worker in workers)
     with honest_client(server.url, HONEST) as http, baseline as raw, \
-            Trickler(server.port, plan, replace=True) as attack:
+            Trickler(server.port, attack_plan(ATTACKERS, count), replace=True) as attack:
         opened = time.monotonic()
         drained = wait_accepted(server.port) - opened
         held_rss = sum(worker.memory_info().rss for worker in workers)
-        healthz, raw_ms, trips = [], [], []
+        healthz, raw_single, trips, raw_six = [], [], [], []
         for _ in range(requests):
             healthz.append(timed(lambda: http.get("/healthz").raise_for_status()))
-            raw_ms.append(timed(lambda: raw.get("/").raise_for_status()))
+            raw_single.append(timed(lambda: raw.get("/").raise_for_status()))
         for _ in range(round_trips):
             trips.append(timed(lambda: round_trip(http, 64 * 1024)))
-            raw_ms.append(timed(lambda: raw.get("/").raise_for_status()))
-        still_open = attack.open_count()
-        replaced = len(attack.connections) - count
-    raw_p50 = h.percentile(raw_ms, 0.5)
-    slow[count] = h.percentile(trips, 0.5)
-    growth = (held_rss - idle_rss) / max(count, 1) / h.KIB if count else 0
+            # A round trip is six requests: its baseline is six trivial ones in a row.
+            raw_six.append(timed(lambda: [raw.get("/").raise_for_status() for _ in range(6)]))
+        still_open, replaced = attack.open_count(), len(attack.connections) - count
+    return {
+        "drained": drained, "open": still_open, "replaced": replaced,
+        "healthz": healthz, "raw": raw_single, "trips": trips, "raw_six": raw_six,
+        "rss_kib": (held_rss - idle_rss) / count / h.KIB if count else None,
+    }
+
+
+def summarize(count, runs, reference):
+    """One table row: medians over the repeats of each figure and of each same-run ratio."""
+    def med(key, fraction):
+        return h.median([h.percentile(run[key], fraction) for run in runs])
+
+    def ratio(run, key, base):
+        return h.percentile(run[key], 0.5) / h.percentile(run[base], 0.5)
+
+    healthz_ratio = h.median([ratio(run, "healthz", "raw") for run in runs])
+    trip_ratio = h.median([ratio(run, "trips", "raw_six") for run in runs])
+    reference.setdefault("trip_ratio", trip_ratio)
+    rss = [run["rss_kib"] for run in runs if run["rss_kib"] is not None]
     return [
-        f"{count} ({still_open} open at the end, {replaced} replaced)",
-        f"{drained:.1f}",
-        f"{h.percentile(healthz, 0.5):.1f} / {h.percentile(healthz, 0.99):.1f}",
-        f"{raw_p50:.2f} / {h.percentile(raw_ms, 0.99):.2f}",
-        f"{h.percentile(healthz, 0.5) / raw_p50:.1f}x",
-        f"{slow[count]:.1f} / {h.percentile(trips, 0.99):.1f}",
-        f"{slow[count] / raw_p50:.0f}x",
-        f"{slow[count] / slow[min(slow)]:.2f}x",
-        f"{growth:.0f}" if count else "–",
+        f"{count} ({min(run['open'] for run in runs)}+ open at the end, "
+        f"{max(run['replaced'] for run in runs)} replaced at most)",
+        f"{h.median([run['drained'] for run in runs]):.1f}",
+        f"{med('healthz', 0.5):.1f} / {med('healthz', 0.99):.1f}",
+        f"{med('raw', 0.5):.2f} / {med('raw', 0.99):.2f}",
+        f"{healthz_ratio:.1f}x",
+        f"{med('trips', 0.5):.1f} / {med('trips', 0.99):.1f}",
+        f"{med('raw_six', 0.5):.1f}",
+        f"{trip_ratio:.1f}x",
+        f"{trip_ratio / reference['trip_ratio']:.2f}",
+        f"{h.median(rss):.0f}" if rss else "–",
     ]
 
 
@@ -122,6 +143,7 @@ def main():
                         help="numbers of slow connections to hold, comma-separated")
     parser.add_argument("--requests", type=int, default=200, help="/healthz requests per N")
     parser.add_argument("--round-trips", type=int, default=20, help="share round trips per N")
+    parser.add_argument("--repeat", type=int, default=3, help="sweeps over every N (3)")
     h.add_common_options(parser)
     args = parser.parse_args()
     counts = [int(value) for value in args.slow.split(",")]
@@ -139,22 +161,25 @@ def main():
                 with honest_client(server.url, HONEST) as http:
                     for _ in range(5):  # every worker loads its scripts, pools fill
                         round_trip(http, 64 * 1024)
-                slow, rows = {}, []
-                for count in counts:
-                    baseline = httpx.Client(base_url=baseline_url, timeout=h.HTTP_TIMEOUT,
-                                            transport=httpx.HTTPTransport(local_address=HONEST))
-                    rows.append(measure(server, baseline, count, slow, args.round_trips,
-                                        args.requests))
-                    time.sleep(1)  # the closed connections' greenlets finish
+                runs = {count: [] for count in counts}
+                for _ in range(args.repeat):
+                    for count in counts:
+                        baseline = httpx.Client(
+                            base_url=baseline_url, timeout=h.HTTP_TIMEOUT,
+                            transport=httpx.HTTPTransport(local_address=HONEST))
+                        runs[count].append(measure(server, baseline, count, args.round_trips,
+                                                   args.requests))
+                        time.sleep(1)  # the closed connections' greenlets finish
         finally:
             process.kill()
             process.wait()
+    reference = {}
     print(h.table([
         "slow connections held", "accept queue drained (s)", "/healthz p50 / p99 (ms)",
         "baseline p50 / p99 (ms)", "/healthz / baseline (p50)", "round trip p50 / p99 (ms)",
-        "round trip / baseline (p50)", f"round trip / N={min(slow)} (p50)",
-        "worker RSS per slow connection (KiB)",
-    ], rows))
+        "baseline, 6 requests p50 (ms)", "round trip / baseline (p50)",
+        f"that ratio / at N={counts[0]}", "worker RSS per slow connection (KiB)",
+    ], [summarize(count, runs[count], reference) for count in counts]))
     print(f"\nload average at the end: {' '.join(f'{x:.1f}' for x in psutil.getloadavg())}")
 
 
