@@ -219,7 +219,7 @@ class Api:
         auth = os.urandom(32)
         auth_token = b64u(auth)
         verifier = b64u(hashlib.sha256(auth).digest())
-        body = {"version": 1, "size": size, "expires_in": expires_in, "downloads": downloads,
+        body = {"version": 2, "size": size, "expires_in": expires_in, "downloads": downloads,
                 "verifier": verifier, "metadata": b64u(os.urandom(156)), "password": None}
         data = expect(self.http.post("/shares", json=body), 201).json()
         return Share(data["id"], data["owner_token"], auth_token, size, data["chunk_size"],

@@ -5,7 +5,7 @@ Gunicorn serves `server:create_app()`; tests call `create_app({...})` with their
 
 from flask import Flask
 
-from . import drain, errors, security, store
+from . import drain, errors, forwarded, metrics_access, security, store, upload_auth
 from .config import load_config
 
 
@@ -29,6 +29,9 @@ def create_app(test_config=None):
 
     access_log.init_app(app)
     limits.init_app(app)
+    forwarded.init_app(app)
+    upload_auth.init_app(app)
+    metrics_access.init_app(app)
 
     app.register_blueprint(health.bp)
     app.register_blueprint(uploads.bp)

@@ -43,6 +43,16 @@ DEFAULTS = {
     "RATE_LIMIT_CLAIM": "60 per minute",
     "UPLOAD_BYTES_PER_IP_PER_HOUR": 10 * GIB,  # 0 = no byte budget
     "TRUSTED_PROXY_COUNT": 0,  # reverse proxies in front of gunicorn that set X-Forwarded-*
+    # Stored bytes per sender (server/quota.py): what one address or credential keeps stored.
+    "STORED_BYTES_PER_SENDER": 2 * GIB + 64 * MIB,  # 0 = no byte quota
+    "STORED_SHARES_PER_SENDER": 100,  # 0 = no share count cap
+    "LARGE_SHARE_BYTES": 256 * MIB,  # shares above this keep a shorter maximum expiry; 0 = off
+    "LARGE_SHARE_MAX_EXPIRY_SECONDS": 24 * 3600,
+    # Who may upload (server/upload_auth.py); both empty: anyone may.
+    "UPLOAD_TOKENS_FILE": "",
+    "TRUSTED_USER_HEADER": "",  # honoured only with TRUSTED_PROXY_COUNT > 0
+    # /metrics (server/metrics_access.py): empty = loopback peers only.
+    "METRICS_TOKEN": "",
     # Slow and idle clients (server/serving.py, docs/deployment.md "Serving model").
     "CLIENT_HEADER_TIMEOUT": 10,  # request line and headers, whole, from connect or last answer
     "CLIENT_IDLE_TIMEOUT": 30,  # longest a read or write of a body may wait without progress
@@ -73,6 +83,10 @@ INTEGER_MINIMUMS = {
     "RATE_LIMITS_ENABLED": 0,
     "UPLOAD_BYTES_PER_IP_PER_HOUR": 0,
     "TRUSTED_PROXY_COUNT": 0,
+    "STORED_BYTES_PER_SENDER": 0,
+    "STORED_SHARES_PER_SENDER": 0,
+    "LARGE_SHARE_BYTES": 0,
+    "LARGE_SHARE_MAX_EXPIRY_SECONDS": 1,
     "CLIENT_HEADER_TIMEOUT": 1,
     "CLIENT_IDLE_TIMEOUT": 1,
     "CLIENT_MIN_RATE": 0,
@@ -99,6 +113,10 @@ def load_config(environ=None, overrides=None):
         config[name] = _rate_limit(name, config[name])
     if not config["MIN_EXPIRY_SECONDS"] <= config["MAX_EXPIRY_SECONDS"]:
         raise ConfigError("MIN_EXPIRY_SECONDS must not exceed MAX_EXPIRY_SECONDS")
+    if config["TRUSTED_USER_HEADER"] and not config["TRUSTED_PROXY_COUNT"]:
+        # Without a trusted proxy any client could send the header and name itself.
+        raise ConfigError("TRUSTED_USER_HEADER needs TRUSTED_PROXY_COUNT > 0: only a proxy "
+                          "in front may vouch for a user")
     config["DEFAULT_EXPIRY_SECONDS"] = min(
         max(config["DEFAULT_EXPIRY_SECONDS"], config["MIN_EXPIRY_SECONDS"]),
         config["MAX_EXPIRY_SECONDS"],

@@ -1,20 +1,24 @@
-"""Serve the recipient's side of the API: status, claim, and the streamed fetch.
+"""Serve the recipient's side of the API: status, unlock, claim, and the streamed fetch.
 
-Reading the status changes nothing (a link preview may do it freely). Only the claim, with a
-proof derived from the key, counts a download; its ticket then unlocks the content, streamed
-chunk by chunk and resumable with `Range` while the claim is alive. When a claim's fetch sends
-the last byte, the store deletes the ciphertext if no other claim still needs it.
+Reading the status changes nothing (a link preview may do it freely). For a password share it
+withholds the metadata blob: its GCM tag would let anyone holding the link test password guesses
+offline. Unlock hands the blob out against the proofs (the access token, derived from the link's
+secret, and the password token), consuming nothing; every wrong password proof is counted, so
+guesses happen online only. The claim checks the same proofs and counts a download; its ticket
+then unlocks the content, streamed chunk by chunk and resumable with `Range` while the claim is
+alive. When a claim's fetch sends the last byte, the store deletes the ciphertext if no other
+claim still needs it.
 """
 
 import logging
 
 import redis
 from flask import Blueprint, Response, current_app, jsonify, request, stream_with_context
-from werkzeug.exceptions import RequestedRangeNotSatisfiable
 
 from . import metrics, store
+from .errors import refuse
 from .store import StoreError
-from .validation import bearer_token, iso_time, share_id
+from .validation import bearer_token, iso_time, password_proof, share_id
 
 bp = Blueprint("downloads", __name__, url_prefix="/api/v1")
 log = logging.getLogger(__name__)
@@ -32,12 +36,15 @@ def status(sid):
         raise StoreError("not_ready")
     if state != "ready":
         raise StoreError("gone", state)
+    version = int(fields["v"])
     password = None
     if "pw_salt" in fields:
         password = {"salt": fields["pw_salt"], "iterations": int(fields["pw_iter"])}
+    # Version 1 shares keep answering as they always did (their blob is as public as their link).
+    hide_metadata = password is not None and version >= 2
     return jsonify(
         id=sid,
-        version=int(fields["v"]),
+        version=version,
         state=state,
         size=int(fields["size"]),
         chunk_size=int(fields["chunk_size"]),
@@ -45,19 +52,40 @@ def status(sid):
         expires_at=iso_time(fields["expires"]),
         downloads=int(fields["downloads"]),
         downloads_left=int(fields["left"]),
-        metadata=fields["meta"],
+        metadata=None if hide_metadata else fields["meta"],
         password=password,
     )
+
+
+def _proofs():
+    """Return the request's (access token, password token); each None when not sent."""
+    return bearer_token("access token derived from the link's secret"), password_proof()
+
+
+@bp.post("/shares/<sid>/unlock")
+def unlock(sid):
+    """Hand out the metadata blob against valid proofs; consumes nothing."""
+    sid = share_id(sid)
+    access, password = _proofs()
+    config = current_app.config
+    try:
+        metadata = store.unlock(sid, access, password, config["PROOF_FAILURES_MAX"],
+                                config["PROOF_FAILURE_WINDOW"])
+    except StoreError as refusal:
+        metrics.UNLOCKS.labels(refusal.kind).inc()
+        raise
+    metrics.UNLOCKS.labels("ok").inc()
+    return jsonify(metadata=metadata)
 
 
 @bp.post("/shares/<sid>/claim")
 def claim(sid):
     """Count one download for a claimant that proves it holds the key; losers get 410."""
     sid = share_id(sid)
-    proof = bearer_token("auth token derived from the link's key")
+    access, password = _proofs()
     config = current_app.config
     try:
-        won = store.claim(sid, proof, config["CLAIM_IDLE_SECONDS"],
+        won = store.claim(sid, access, password, config["CLAIM_IDLE_SECONDS"],
                           config["PROOF_FAILURES_MAX"], config["PROOF_FAILURE_WINDOW"])
     except StoreError as refusal:
         metrics.CLAIMS.labels(refusal.kind).inc()
@@ -70,6 +98,7 @@ def claim(sid):
         chunks=won.chunks,
         claim_idle_seconds=config["CLAIM_IDLE_SECONDS"],
         claim_expires_at=iso_time(won.idle_deadline_ms),
+        metadata=won.metadata,
     )
 
 
@@ -102,13 +131,15 @@ def _byte_range(size):
         return 0, size
     ranges = request.range
     if ranges is None or ranges.units != "bytes" or len(ranges.ranges) != 1:
-        raise RequestedRangeNotSatisfiable(
-            length=size, description="Ask for one byte range, like 'Range: bytes=1024-'.")
+        _unsatisfiable(size, "Ask for one byte range, like 'Range: bytes=1024-'.")
     bounds = ranges.range_for_length(size)
     if bounds is None:
-        raise RequestedRangeNotSatisfiable(
-            length=size, description=f"The range is outside the content's {size} bytes.")
+        _unsatisfiable(size, f"The range is outside the content's {size} bytes.")
     return bounds
+
+
+def _unsatisfiable(size, message):
+    refuse(416, "range_not_satisfiable", message, {"Content-Range": f"bytes */{size}"})
 
 
 def _stream(sid, ticket, idle, start, end, size, chunk_size):

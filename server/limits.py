@@ -21,10 +21,10 @@ import redis
 from flask import current_app, request
 from flask_limiter import Limit, Limiter
 from limits.storage import RedisClusterStorage, RedisStorage, Storage
-from werkzeug.exceptions import TooManyRequests
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import store
+from .errors import refuse
 from .redis_client import CLUSTER_TROUBLE, StorageUnavailable
 
 LIMITER_KEY = "onetimeshare.limiter"
@@ -38,6 +38,8 @@ ROUTE_LIMITS = {
     "uploads.create": "RATE_LIMIT_CREATE",
     "uploads.put_chunk": "RATE_LIMIT_CHUNK",
     "downloads.claim": "RATE_LIMIT_CLAIM",
+    # Unlock checks the same proofs as a claim; its own count at the same rate.
+    "downloads.unlock": "RATE_LIMIT_CLAIM",
 }
 #: Probes and metrics are polled by machines on a schedule; limiting them would make a load
 #: balancer or Prometheus see a healthy instance as down.
@@ -128,11 +130,10 @@ def _budget_command(queue):
 
 def _refuse_budget(budget, used, ttl_ms):
     left = max(0, budget - used)
-    raise TooManyRequests(
-        description=f"Your address may upload {budget} bytes per hour and has {left} left. "
-                    "Try again after Retry-After seconds.",
-        retry_after=_seconds(ttl_ms / 1000 if ttl_ms > 0 else BUDGET_WINDOW),
-    )
+    wait = _seconds(ttl_ms / 1000 if ttl_ms > 0 else BUDGET_WINDOW)
+    refuse(429, "upload_budget",
+           f"Your address may upload {budget} bytes per hour and has {left} left. "
+           "Try again after Retry-After seconds.", {"Retry-After": str(wait)})
 
 
 def _counter_storage(app):

@@ -28,6 +28,8 @@ SHARES_FINALIZED = Counter("onetimeshare_shares_finalized", "Shares whose upload
 SHARES_DELETED = Counter("onetimeshare_shares_deleted", "Shares deleted early by their owner.")
 UPLOAD_BYTES = Counter("onetimeshare_upload_bytes", "Ciphertext bytes accepted in chunks.")
 CLAIMS = Counter("onetimeshare_claims", "Claims by outcome.", ["outcome"])
+UNLOCKS = Counter("onetimeshare_unlocks", "Unlocks (metadata handed out) by outcome.",
+                  ["outcome"])
 FETCH_BYTES = Counter("onetimeshare_fetch_bytes", "Ciphertext bytes sent to claimants.")
 FETCHES_COMPLETED = Counter("onetimeshare_fetches_completed", "Fetches that sent the last byte.")
 RESPONSES = Counter("onetimeshare_http_responses", "HTTP answers by status code.", ["code"])

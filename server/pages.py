@@ -14,7 +14,9 @@ import re
 import threading
 from pathlib import Path
 
-from flask import Blueprint, abort, current_app, render_template, send_from_directory
+from flask import Blueprint, current_app, render_template, send_from_directory
+
+from .errors import refuse
 
 bp = Blueprint("pages", __name__)
 
@@ -43,7 +45,7 @@ def send():
 def receive(sid):
     """Show the recipient's page; its script reads the status, so nothing is consumed here."""
     if not SHARE_ID.fullmatch(sid):
-        abort(404, description="This is not a share link: check that it was copied whole.")
+        refuse(404, "not_found", "This is not a share link: check that it was copied whole.")
     return render_template("receive.html", entry="js/pages/receive.js")
 
 

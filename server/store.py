@@ -22,7 +22,8 @@ from flask import current_app
 from .redis_client import CLUSTER_TROUBLE, Connection, StorageUnavailable
 
 EXTENSION_KEY = "onetimeshare.redis"
-SCRIPT_NAMES = ("create", "put_chunk", "finalize", "claim", "read_chunk", "complete", "delete")
+SCRIPT_NAMES = ("create", "put_chunk", "finalize", "unlock", "claim", "read_chunk", "complete",
+                "delete")
 ID_BYTES = 16
 TOKEN_BYTES = 32
 #: A node that cannot answer (StorageUnavailable is a ConnectionError).
@@ -39,13 +40,14 @@ class StoreError(Exception):
 
 @dataclass(frozen=True)
 class Claim:
-    """What a winning claimant needs to fetch: its ticket and the content's layout."""
+    """What a winning claimant needs to fetch: its ticket, the content's layout, the metadata."""
 
     ticket: str
     size: int
     chunk_size: int
     chunks: int
     idle_deadline_ms: int
+    metadata: str
 
 
 def init_app(app):
@@ -107,7 +109,13 @@ def share_keys(share_id):
 
 
 def digest(token):
-    """Hash a base64url bearer token's bytes; Redis only ever holds this one-way form."""
+    """Hash a base64url bearer token's bytes; Redis only ever holds this one-way form.
+
+    No token (None) digests to '', which matches no stored digest: the scripts then refuse it
+    with the code of the missing proof, after checking the share's state.
+    """
+    if token is None:
+        return ""
     return hashlib.sha256(_b64u_bytes(token)).hexdigest()
 
 
@@ -273,16 +281,28 @@ def finalize(share_id, owner_token):
 
 
 @_available
-def claim(share_id, proof, claim_idle, failures_max, failure_window):
-    """Check the proof and count one download; return the winner's `Claim`."""
+def unlock(share_id, access, password, failures_max, failure_window):
+    """Check the proofs (access token, password token or None); return the metadata blob.
+
+    Consumes nothing; a wrong password proof is counted exactly as on a claim.
+    """
+    status, rest = _run("unlock", share_id, digest(access), digest(password), failures_max,
+                        failure_window * 1000)
+    _raise_unless_ok(status, rest)
+    return rest[0].decode()
+
+
+@_available
+def claim(share_id, access, password, claim_idle, failures_max, failure_window):
+    """Check the proofs and count one download; return the winner's `Claim`."""
     ticket = new_token()
     status, rest = _run(
-        "claim", share_id, digest(proof), digest(ticket), claim_idle * 1000, failures_max,
-        failure_window * 1000,
+        "claim", share_id, digest(access), digest(password), failures_max,
+        failure_window * 1000, digest(ticket), claim_idle * 1000,
     )
     _raise_unless_ok(status, rest)
-    size, chunk_size, chunks, deadline = (int(v) for v in rest)
-    return Claim(ticket, size, chunk_size, chunks, deadline)
+    size, chunk_size, chunks, deadline = (int(v) for v in rest[:4])
+    return Claim(ticket, size, chunk_size, chunks, deadline, rest[4].decode())
 
 
 @_available

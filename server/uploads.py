@@ -5,11 +5,12 @@ bearer token. Chunk bodies are read with a known length and stored as they are: 
 never looks inside the ciphertext.
 """
 
-from flask import Blueprint, abort, current_app, jsonify, request
+from flask import Blueprint, current_app, jsonify, request
 
-from . import limits, metrics, store
+from . import limits, metrics, quota, store, upload_auth
+from .errors import refuse
 from .validation import (
-    PROTOCOL_VERSIONS,
+    CREATE_VERSIONS,
     bearer_token,
     create_request,
     iso_time,
@@ -29,7 +30,7 @@ def service_limits():
     """Tell clients the limits they must respect before they encrypt anything."""
     config = current_app.config
     return jsonify(
-        protocol_versions=list(PROTOCOL_VERSIONS),
+        protocol_versions=list(CREATE_VERSIONS),
         chunk_size=config["CHUNK_SIZE"],
         max_share_bytes=config["MAX_SHARE_BYTES"],
         min_expiry_seconds=config["MIN_EXPIRY_SECONDS"],
@@ -37,6 +38,8 @@ def service_limits():
         default_expiry_seconds=config["DEFAULT_EXPIRY_SECONDS"],
         max_downloads=config["MAX_DOWNLOADS"],
         max_metadata_chars=config["MAX_METADATA_CHARS"],
+        **upload_auth.config_fields(config),
+        **quota.config_fields(config),
     )
 
 
@@ -60,12 +63,16 @@ def create():
     if wanted["password"]:
         fields["pw_salt"] = wanted["password"]["salt"]
         fields["pw_iter"] = wanted["password"]["iterations"]
+        fields["pw_verifier"] = store.digest_verifier(wanted["password"]["verifier"])
     limits.check_upload_budget(wanted["size"])
+    admission = quota.admit(wanted["size"], wanted["expires_in"])  # 429 quota_exceeded
+    wanted["expires_in"] = admission.expires_in
     # The store draws the id first and checks room on the node that will hold it.
     new_id, owner_token, expires = store.create_share(
         fields, wanted["expires_in"], config["UPLOAD_IDLE_SECONDS"],
         reserve=config["STORAGE_RESERVE_BYTES"],
     )
+    admission.record(new_id, expires)
     metrics.SHARES_CREATED.inc()
     body = {
         "id": new_id,
@@ -83,12 +90,16 @@ def put_chunk(sid, index):
     """Store one chunk; sending the same chunk again is harmless, so uploads resume."""
     sid = share_id(sid)
     owner_token = bearer_token(OWNER_TOKEN)
+    if owner_token is None:
+        # Refused before the body is read and charged: no chunk without a token can be stored.
+        refuse(403, "owner_token_invalid", "Send the owner token as an 'Authorization: Bearer' "
+                                           "header.")
     length = request.content_length
     if length is None:
-        abort(411, description="Send each chunk with a Content-Length header.")
+        refuse(411, "invalid_request", "Send each chunk with a Content-Length header.")
     if length > current_app.config["CHUNK_SIZE"]:
-        abort(413, description=f"A chunk may hold at most {current_app.config['CHUNK_SIZE']} "
-                               "bytes.")
+        refuse(413, "too_large",
+               f"A chunk may hold at most {current_app.config['CHUNK_SIZE']} bytes.")
     data = _read_exactly(length)
     limits.charge_upload(length)
     store.ensure_room(length, current_app.config["STORAGE_RESERVE_BYTES"], sid)
@@ -165,5 +176,5 @@ def _read_exactly(length):
             break
         received += count
     if received != length:
-        abort(400, description=f"The body ended after {received} of {length} bytes.")
+        refuse(400, "invalid_request", f"The body ended after {received} of {length} bytes.")
     return memoryview(buffer)

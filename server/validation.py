@@ -1,22 +1,24 @@
 """Check what clients send before it reaches the store.
 
-Every check raises a 400-class HTTP error with a message that says what to fix. The create body
-is checked strictly: an unknown field is refused, so a client bug cannot slip a file name or a key
-into the server's storage by accident.
+Every check refuses with a 400-class answer, a stable code and a message that says what to fix.
+The create body is checked strictly: an unknown field is refused, so a client bug cannot slip a
+file name or a key into the server's storage by accident. A token that is missing is not refused
+here: the store checks the share's state first and then answers the code of the missing proof.
 """
 
 import json
 import re
 from datetime import UTC, datetime
 
-from flask import abort, request
-from werkzeug.datastructures import WWWAuthenticate
-from werkzeug.exceptions import Unauthorized
+from flask import request
+
+from .errors import refuse
 
 SHARE_ID = re.compile(r"[A-Za-z0-9_-]{22}")
 TOKEN = re.compile(r"[A-Za-z0-9_-]{43}")  # base64url of 32 bytes, no padding
 B64U = re.compile(r"[A-Za-z0-9_-]*")
-PROTOCOL_VERSIONS = (1,)
+#: Versions of the protocol new shares may use; stored version 1 shares are still served.
+CREATE_VERSIONS = (2,)
 MIN_CIPHERTEXT_BYTES = 21 + 17  # RFC 8188 header plus one empty record
 MIN_METADATA_CHARS = 38  # base64url of a 12-byte IV and a 16-byte tag
 PASSWORD_SALT_CHARS = 22  # base64url of 16 bytes
@@ -24,26 +26,43 @@ MIN_PBKDF2_ITERATIONS = 600_000
 MAX_PBKDF2_ITERATIONS = 10_000_000
 MAX_JSON_BYTES = 64 * 1024
 CREATE_FIELDS = {"version", "size", "expires_in", "downloads", "verifier", "metadata", "password"}
+PASSWORD_FIELDS = {"salt", "iterations", "verifier"}
+PASSWORD_PROOF = "X-Password-Proof"
+
+
+def bad_request(message):
+    """Refuse a malformed body, header or parameter (400 `invalid_request`)."""
+    refuse(400, "invalid_request", message)
 
 
 def share_id(value):
     """Return `value` if it can be a share id; otherwise answer 404 without asking Redis."""
     if not SHARE_ID.fullmatch(value):
-        abort(404, description="No share with this id exists, or it has expired.")
+        refuse(404, "not_found", "No share with this id exists, or it has expired.")
     return value
 
 
 def bearer_token(what):
-    """Return the request's bearer token, or answer 401 naming the token that is needed."""
+    """Return the request's bearer token, None when there is none; 400 when it is malformed.
+
+    A missing token is the store's to refuse, after the share's state: a consumed share then
+    says so whoever asks, and the answer names the token that is missing (a 403 with its code).
+    """
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        raise Unauthorized(
-            description=f"This request needs the {what} as an 'Authorization: Bearer' header.",
-            www_authenticate=WWWAuthenticate("bearer"),
-        )
-    token = token.strip()
+        return None
+    return _token(token.strip(), what)
+
+
+def password_proof():
+    """Return the X-Password-Proof header's token, None when absent; 400 when malformed."""
+    token = request.headers.get(PASSWORD_PROOF, "").strip()
+    return _token(token, "password proof") if token else None
+
+
+def _token(token, what):
     if not TOKEN.fullmatch(token):
-        abort(400, description=f"The {what} is malformed: expected 43 base64url characters.")
+        bad_request(f"The {what} is malformed: expected 43 base64url characters.")
     return token
 
 
@@ -55,18 +74,18 @@ def json_object():
     """
     too_large = f"A JSON body may hold at most {MAX_JSON_BYTES} bytes."
     if request.content_length is not None and request.content_length > MAX_JSON_BYTES:
-        abort(413, description=too_large)
+        refuse(413, "too_large", too_large)
     if not request.is_json:
-        abort(415, description="Send a JSON body with 'Content-Type: application/json'.")
+        refuse(415, "invalid_request", "Send a JSON body with 'Content-Type: application/json'.")
     raw = request.stream.read(MAX_JSON_BYTES + 1)
     if len(raw) > MAX_JSON_BYTES:
-        abort(413, description=too_large)
+        refuse(413, "too_large", too_large)
     try:
         body = json.loads(raw)
     except ValueError:  # bad JSON, and bytes that are not UTF-8 (UnicodeDecodeError)
         body = None
     if not isinstance(body, dict):
-        abort(400, description="The body must be a JSON object.")
+        bad_request("The body must be a JSON object.")
     return body
 
 
@@ -74,11 +93,11 @@ def create_request(body, config):
     """Validate a create body against the configured limits; return normalized values."""
     unknown = sorted(set(body) - CREATE_FIELDS)
     if unknown:
-        abort(400, description=f"Unknown field(s): {', '.join(unknown)}.")
-    version = body.get("version", 1)
-    if not _is_int(version) or version not in PROTOCOL_VERSIONS:
-        abort(400, description=f"Unsupported protocol version; this server speaks "
-                               f"{list(PROTOCOL_VERSIONS)}.")
+        bad_request(f"Unknown field(s): {', '.join(unknown)}.")
+    version = body.get("version")
+    if not _is_int(version) or version not in CREATE_VERSIONS:
+        refuse(400, "unsupported_version",
+               f"This server creates shares of protocol version {list(CREATE_VERSIONS)} only.")
     size = _int_field(body, "size", None, MIN_CIPHERTEXT_BYTES, config["MAX_SHARE_BYTES"])
     expires_in = _int_field(body, "expires_in", config["DEFAULT_EXPIRY_SECONDS"],
                             config["MIN_EXPIRY_SECONDS"],
@@ -86,12 +105,12 @@ def create_request(body, config):
     downloads = _int_field(body, "downloads", 1, 1, config["MAX_DOWNLOADS"])
     verifier = body.get("verifier")
     if not isinstance(verifier, str) or not TOKEN.fullmatch(verifier):
-        abort(400, description="'verifier' must be base64url of SHA-256(auth token), 43 chars.")
+        bad_request("'verifier' must be base64url of SHA-256(access token), 43 chars.")
     metadata = body.get("metadata")
     if (not isinstance(metadata, str) or not B64U.fullmatch(metadata)
             or not MIN_METADATA_CHARS <= len(metadata) <= config["MAX_METADATA_CHARS"]):
-        abort(400, description=f"'metadata' must be base64url ciphertext of "
-                               f"{MIN_METADATA_CHARS} to {config['MAX_METADATA_CHARS']} chars.")
+        bad_request(f"'metadata' must be base64url ciphertext of "
+                    f"{MIN_METADATA_CHARS} to {config['MAX_METADATA_CHARS']} chars.")
     return {
         "version": version, "size": size, "expires_in": expires_in, "downloads": downloads,
         "verifier": verifier, "metadata": metadata, "password": _password(body.get("password")),
@@ -101,14 +120,18 @@ def create_request(body, config):
 def _password(value):
     if value is None:
         return None
-    if not isinstance(value, dict) or set(value) != {"salt", "iterations"}:
-        abort(400, description="'password' must be null or {\"salt\": ..., \"iterations\": ...}.")
+    if not isinstance(value, dict) or set(value) != PASSWORD_FIELDS:
+        bad_request("'password' must be null or {\"salt\": ..., \"iterations\": ..., "
+                    "\"verifier\": ...}.")
     salt = value["salt"]
     if not isinstance(salt, str) or len(salt) != PASSWORD_SALT_CHARS or not B64U.fullmatch(salt):
-        abort(400, description="'password.salt' must be base64url of 16 bytes.")
+        bad_request("'password.salt' must be base64url of 16 bytes.")
     iterations = _int_field(value, "iterations", None, MIN_PBKDF2_ITERATIONS,
                             MAX_PBKDF2_ITERATIONS, label="password.iterations")
-    return {"salt": salt, "iterations": iterations}
+    verifier = value["verifier"]
+    if not isinstance(verifier, str) or not TOKEN.fullmatch(verifier):
+        bad_request("'password.verifier' must be base64url of SHA-256(password token), 43 chars.")
+    return {"salt": salt, "iterations": iterations, "verifier": verifier}
 
 
 def _is_int(value):
@@ -118,7 +141,7 @@ def _is_int(value):
 def _int_field(body, name, default, low, high, label=None):
     value = body.get(name, default)
     if not _is_int(value) or not low <= value <= high:
-        abort(400, description=f"'{label or name}' must be a whole number from {low} to {high}.")
+        bad_request(f"'{label or name}' must be a whole number from {low} to {high}.")
     return value
 
 

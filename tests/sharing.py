@@ -1,8 +1,10 @@
 """Helpers that act like a sender and a recipient, on any HTTP client with Flask's call shape.
 
-They speak the API with random bytes standing in for ciphertext and a random auth token for the
-proof: the server cannot tell the difference, which is the point. Tests of real encryption use the
-`onetimeshare` library on top of these.
+They speak protocol v2 with random bytes standing in for ciphertext and the metadata blob, and
+random tokens for the access and password proofs: the server cannot tell the difference, which
+is the point. Tests of real encryption use the `onetimeshare` library on top of these.
+`plant_v1_share` stores a version 1 share the way the server used to create them, since the API
+no longer does.
 """
 
 import base64
@@ -13,6 +15,9 @@ from dataclasses import dataclass, field
 import httpx
 import pytest
 
+#: `password=SHARE_PASSWORD` (the default) sends the share's own password proof, if it has one.
+SHARE_PASSWORD = object()
+
 
 def b64u(data):
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
@@ -22,17 +27,37 @@ def bearer(token):
     return {"Authorization": f"Bearer {token}"}
 
 
+def random_token():
+    return b64u(os.urandom(32))
+
+
+def verifier_of(token):
+    """Return b64u(SHA-256(token bytes)): what a client sends in place of a token."""
+    return b64u(hashlib.sha256(base64.urlsafe_b64decode(token + "=")).digest())
+
+
+def proof_headers(access, password=None):
+    """Return the headers of a claim or unlock: the access proof, the password proof if any."""
+    headers = bearer(access) if access else {}
+    if password:
+        headers["X-Password-Proof"] = password
+    return headers
+
+
 @dataclass
 class Share:
     """A share as its sender knows it."""
 
     id: str
     owner_token: str
-    auth_token: str
+    access_token: str
     ciphertext: bytes
     chunk_size: int
     metadata: str
     created: dict = field(default_factory=dict)
+    #: {salt, iterations} as the status shows them; None without a password.
+    password: dict | None = None
+    password_token: str | None = None
 
     @property
     def chunks(self):
@@ -47,25 +72,31 @@ class Sharing:
         self.client = client
 
     def create(self, ciphertext=None, *, size=None, downloads=1, expires_in=3600,
-               password=None, metadata=None, auth_token=None, expect=201):
+               password=None, metadata=None, access_token=None, expect=201):
+        """Create a v2 share. `password`: None, True, or some of {salt, iterations}."""
         ciphertext = os.urandom(size or 1000) if ciphertext is None else ciphertext
-        auth_token = auth_token or b64u(os.urandom(32))
+        access_token = access_token or random_token()
+        password_token = public = None
+        if password:
+            public = {"salt": b64u(os.urandom(16)), "iterations": 600_000,
+                      **(password if isinstance(password, dict) else {})}
+            password_token = random_token()
         body = {
-            "version": 1,
+            "version": 2,
             "size": len(ciphertext),
             "expires_in": expires_in,
             "downloads": downloads,
-            "verifier": b64u(hashlib.sha256(base64.urlsafe_b64decode(auth_token + "=")).digest()),
+            "verifier": verifier_of(access_token),
             "metadata": metadata or b64u(os.urandom(12 + 16 + 128)),
-            "password": password,
+            "password": public and {**public, "verifier": verifier_of(password_token)},
         }
         response = self.client.post("/api/v1/shares", json=body)
         assert response.status_code == expect, response.get_json()
         data = response.get_json()
         if expect != 201:
             return data
-        return Share(data["id"], data["owner_token"], auth_token, ciphertext, data["chunk_size"],
-                     body["metadata"], data)
+        return Share(data["id"], data["owner_token"], access_token, ciphertext,
+                     data["chunk_size"], body["metadata"], data, public, password_token)
 
     def put_chunk(self, share, index, data=None, token=None):
         data = share.chunks[index] if data is None else data
@@ -95,9 +126,20 @@ class Sharing:
     def status(self, share_id):
         return self.client.get(f"/api/v1/shares/{share_id}")
 
-    def claim(self, share, token=None):
+    def _proofs(self, share, token, password):
+        if password is SHARE_PASSWORD:
+            password = share.password_token
+        return proof_headers(share.access_token if token is None else token, password)
+
+    def unlock(self, share, token=None, password=SHARE_PASSWORD):
+        """Ask for the metadata blob; `token=""` or `password=None` sends no such proof."""
+        return self.client.post(f"/api/v1/shares/{share.id}/unlock",
+                                headers=self._proofs(share, token, password))
+
+    def claim(self, share, token=None, password=SHARE_PASSWORD):
+        """Claim one download; `token=""` or `password=None` sends no such proof."""
         return self.client.post(f"/api/v1/shares/{share.id}/claim",
-                                headers=bearer(token or share.auth_token))
+                                headers=self._proofs(share, token, password))
 
     def fetch(self, share_id, ticket, byte_range=None):
         headers = bearer(ticket)
@@ -122,6 +164,33 @@ class Sharing:
     def delete(self, share, token=None):
         return self.client.delete(f"/api/v1/shares/{share.id}",
                                   headers=bearer(token or share.owner_token))
+
+
+def plant_v1_share(app, sharing, size=1000, downloads=1, password=None, expires_in=3600):
+    """Store a protocol v1 share as the server created them before v2, and upload its content.
+
+    v1's one proof (the auth token) binds the secret and, with a password, the password too.
+    `password`: None or {salt, iterations}.
+    """
+    from server import store
+
+    ciphertext = os.urandom(size)
+    auth_token = random_token()
+    chunk_size = app.config["CHUNK_SIZE"]
+    fields = {
+        "v": 1, "size": size, "chunk_size": chunk_size, "chunks": -(-size // chunk_size),
+        "downloads": downloads, "left": downloads,
+        "verifier": store.digest_verifier(verifier_of(auth_token)),
+        "meta": b64u(os.urandom(12 + 16 + 128)),
+    }
+    if password:
+        fields["pw_salt"], fields["pw_iter"] = password["salt"], password["iterations"]
+    with app.app_context():
+        share_id, owner_token, _ = store.create_share(
+            fields, expires_in, app.config["UPLOAD_IDLE_SECONDS"])
+    share = Share(share_id, owner_token, auth_token, ciphertext, chunk_size, fields["meta"],
+                  password=password)
+    return sharing.upload(share)
 
 
 class HttpClient:

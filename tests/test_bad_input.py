@@ -10,10 +10,11 @@ from tests.sharing import Sharing, b64u, bearer
 
 GOOD_VERIFIER = b64u(b"v" * 32)
 GOOD_METADATA = b64u(b"m" * 64)
+GOOD_SALT = b64u(b"s" * 16)
 
 
 def create_body(**changes):
-    body = {"version": 1, "size": 5000, "expires_in": 600, "downloads": 1,
+    body = {"version": 2, "size": 5000, "expires_in": 600, "downloads": 1,
             "verifier": GOOD_VERIFIER, "metadata": GOOD_METADATA, "password": None}
     body.update(changes)
     return {key: value for key, value in body.items() if value != "<drop>"}
@@ -29,10 +30,12 @@ def bystander(sharing):
     assert sharing.download(share) == share.ciphertext
 
 
-def assert_json_error(response, status):
+def assert_json_error(response, status, code=None):
     assert response.status_code == status, response.get_data()[:300]
     body = response.get_json()
-    assert set(body) >= {"error", "message"} and body["message"]
+    assert set(body) >= {"error", "code", "message"} and body["message"]
+    if code:
+        assert body["code"] == code
     assert "Traceback" not in response.get_data(as_text=True)
 
 
@@ -58,15 +61,25 @@ def assert_json_error(response, status):
     ({"metadata": "a" * 8193}, 400),
     ({"metadata": "not base64!" * 5}, 400),
     ({"metadata": {"name": "secret.pdf"}}, 400),
-    ({"password": {"salt": b64u(b"s" * 16), "iterations": 1000}}, 400),
-    ({"password": {"salt": "short", "iterations": 600_000}}, 400),
-    ({"password": {"salt": b64u(b"s" * 16)}}, 400),
+    ({"password": {"salt": GOOD_SALT, "iterations": 1000, "verifier": GOOD_VERIFIER}}, 400),
+    ({"password": {"salt": "short", "iterations": 600_000, "verifier": GOOD_VERIFIER}}, 400),
+    ({"password": {"salt": GOOD_SALT, "iterations": 600_000}}, 400),
+    ({"password": {"salt": GOOD_SALT, "iterations": 600_000, "verifier": "short"}}, 400),
+    ({"password": {"salt": GOOD_SALT, "iterations": 600_000, "verifier": None}}, 400),
+    ({"password": {"salt": GOOD_SALT, "iterations": 600_000, "verifier": GOOD_VERIFIER,
+                   "hint": "x"}}, 400),
     ({"password": "hunter2"}, 400),
-    ({"version": 2}, 400),
     ({"name": "secret.pdf"}, 400),
 ])
 def test_bad_create_bodies_are_refused(client, bystander, changes, status):
-    assert_json_error(client.post("/api/v1/shares", json=create_body(**changes)), status)
+    response = client.post("/api/v1/shares", json=create_body(**changes))
+    assert_json_error(response, status, "invalid_request")
+
+
+@pytest.mark.parametrize("version", [1, 3, 0, "2", 2.0, None, "<drop>"])
+def test_only_version_2_shares_are_created(client, bystander, version):
+    response = client.post("/api/v1/shares", json=create_body(version=version))
+    assert_json_error(response, 400, "unsupported_version")
 
 
 @pytest.mark.parametrize("data, content_type, status", [
@@ -92,25 +105,42 @@ def test_garbage_bodies_are_refused(client, bystander, data, content_type, statu
 def test_malformed_ids_are_404(client, bystander, share_id, method, suffix):
     response = getattr(client, method)(f"/api/v1/shares/{share_id}{suffix}",
                                        headers=bearer(b64u(b"t" * 32)))
-    assert_json_error(response, 404)
+    assert_json_error(response, 404, "not_found")
+
+
+#: The code a route answers for a missing or wrong token of its kind.
+TOKEN_CODES = {"/claim": "proof_invalid", "/unlock": "proof_invalid",
+               "/content": "ticket_invalid"}
 
 
 @pytest.mark.parametrize("header, status", [
-    (None, 401),
-    ("Basic dXNlcjpwYXNz", 401),
-    ("Bearer ", 401),
+    (None, 403),
+    ("Basic dXNlcjpwYXNz", 403),
+    ("Bearer ", 403),
     ("Bearer not-a-token", 400),
     ("Bearer " + "A" * 44, 400),
     ("Bearer " + "=" * 43, 400),
 ])
 @pytest.mark.parametrize("method, suffix", [
-    ("post", "/claim"), ("get", "/content"), ("get", "/owner"), ("delete", ""),
-    ("post", "/finalize"), ("put", "/chunks/0"),
+    ("post", "/claim"), ("post", "/unlock"), ("get", "/content"), ("get", "/owner"),
+    ("delete", ""), ("post", "/finalize"), ("put", "/chunks/0"),
 ])
 def test_bad_tokens_are_refused(client, bystander, header, status, method, suffix):
     headers = {"Authorization": header} if header else {}
     response = getattr(client, method)(f"/api/v1/shares/{bystander.id}{suffix}", headers=headers)
-    assert_json_error(response, status)
+    code = TOKEN_CODES.get(suffix, "owner_token_invalid") if status == 403 else "invalid_request"
+    assert_json_error(response, status, code)
+
+
+@pytest.mark.parametrize("proof", ["not-a-token", "A" * 44, "=" * 43, "Bearer " + "A" * 43])
+@pytest.mark.parametrize("suffix", ["/claim", "/unlock"])
+def test_malformed_password_proofs_are_400(sharing, bystander, proof, suffix):
+    share = sharing.ready(size=1000, password=True)
+    response = sharing.client.post(f"/api/v1/shares/{share.id}{suffix}",
+                                   headers={**bearer(share.access_token),
+                                            "X-Password-Proof": proof})
+    assert_json_error(response, 400, "invalid_request")
+    assert sharing.unlock(share).status_code == 200, "a malformed proof is not counted"
 
 
 @pytest.mark.parametrize("suffix, method", [
@@ -125,11 +155,11 @@ def test_someone_elses_owner_token_is_403(client, bystander, suffix, method):
 def test_a_ticket_for_another_share_is_refused(sharing, bystander):
     other = sharing.ready(size=1000)
     ticket = sharing.claim(other).get_json()["ticket"]
-    assert_json_error(sharing.fetch(bystander.id, ticket), 403)
+    assert_json_error(sharing.fetch(bystander.id, ticket), 403, "ticket_invalid")
 
 
 def test_a_made_up_ticket_is_refused(sharing, bystander):
-    assert_json_error(sharing.fetch(bystander.id, b64u(b"t" * 32)), 403)
+    assert_json_error(sharing.fetch(bystander.id, b64u(b"t" * 32)), 403, "ticket_invalid")
 
 
 @pytest.mark.parametrize("index, size, status", [
@@ -197,7 +227,8 @@ def test_unknown_routes_and_methods_get_json(client, method, path):
     response = getattr(client, method)(path)
     assert response.status_code in (404, 405)
     if path.startswith("/api/"):
-        assert response.get_json()["error"] in ("Not Found", "Method Not Allowed")
+        expected = {404: "not_found", 405: "method_not_allowed"}[response.status_code]
+        assert_json_error(response, response.status_code, expected)
 
 
 def test_chunked_json_cannot_exceed_the_json_cap(app_config):
@@ -212,10 +243,12 @@ def test_chunked_json_cannot_exceed_the_json_cap(app_config):
     assert_json_error(response, 413)
 
 
-def test_missing_token_names_the_bearer_scheme(client, bystander):
-    response = client.post(f"/api/v1/shares/{bystander.id}/claim")
-    assert_json_error(response, 401)
-    assert response.headers["WWW-Authenticate"].lower().startswith("bearer")
+def test_a_missing_proof_is_answered_after_the_share_state(sharing, bystander):
+    share = sharing.ready(size=1000)
+    assert_json_error(sharing.claim(share, token=""), 403, "proof_invalid")
+    sharing.download(share)
+    assert_json_error(sharing.claim(share, token=""), 410, "consumed")
+    assert_json_error(sharing.unlock(share, token=""), 410, "consumed")
 
 
 def test_unsatisfiable_range_reports_the_length(sharing, bystander):

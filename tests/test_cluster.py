@@ -135,18 +135,19 @@ def test_three_downloads_then_410(sharing):
     assert response.status_code == 410 and "already opened" in response.get_json()["message"]
 
 
-def test_wrong_proofs_lock_the_share_and_consume_nothing(sharing):
-    share = sharing.ready(size=1000)
+def test_wrong_passwords_lock_the_share_and_consume_nothing(sharing):
+    share = sharing.ready(size=1000, password=True)
     wrong = b64u(b"w" * 32)
-    assert [sharing.claim(share, token=wrong).status_code for _ in range(5)] == [403] * 5
-    assert sharing.claim(share).status_code == 429
+    assert [sharing.claim(share, password=wrong).status_code for _ in range(5)] == [403] * 5
+    assert sharing.claim(share).get_json()["code"] == "locked"
+    assert sharing.unlock(share).get_json()["code"] == "locked"
     assert sharing.status(share.id).get_json()["downloads_left"] == 1
 
 
 def test_owner_delete_leaves_a_tombstone(sharing, cluster):
     share = sharing.ready(size=100_000, downloads=2)
     ticket = sharing.claim(share).get_json()["ticket"]
-    assert sharing.delete(share, token=share.auth_token).status_code == 403
+    assert sharing.delete(share, token=share.access_token).status_code == 403
     assert sharing.delete(share).status_code == 204
     assert sharing.status(share.id).status_code == 410
     assert "deleted" in sharing.claim(share).get_json()["message"]
@@ -170,8 +171,8 @@ def test_expiry_removes_every_key_and_tombstones_last_until_expiry(app_config, c
 
 
 def test_every_key_of_a_share_lives_on_the_node_that_owns_its_slot(sharing, cluster):
-    share = sharing.ready(size=100_000, downloads=2)
-    sharing.claim(share, token=b64u(b"w" * 32))  # a wrong proof creates the counter key
+    share = sharing.ready(size=100_000, downloads=2, password=True)
+    sharing.claim(share, password=b64u(b"w" * 32))  # a wrong password creates the counter key
     sharing.claim(share)  # a claim creates the claims set
     keys = store.share_keys(share.id)
     slots = {cluster.ask("CLUSTER", "KEYSLOT", key) for key in keys}
@@ -303,7 +304,7 @@ def test_an_unreachable_cluster_is_503_and_the_app_still_starts(app_config):
     ready = client.get("/readyz")
     assert ready.status_code == 503 and ready.get_json()["status"] == "unavailable"
     created = client.post("/api/v1/shares", json={
-        "size": 100, "verifier": "A" * 43, "metadata": "A" * 64})
+        "version": 2, "size": 100, "verifier": "A" * 43, "metadata": "A" * 64})
     assert created.status_code == 503 and created.get_json()["error"] == "Service Unavailable"
     assert client.get("/healthz").status_code == 200
 
@@ -369,7 +370,7 @@ def test_claim_storm_across_two_instances_releases_exactly_n(services, pool, adm
     # At least MIN_ROUNDS, and until every primary has held a stormed share.
     while rounds < MIN_ROUNDS or len(stormed) < PRIMARIES:
         assert rounds < MAX_ROUNDS, f"shares never reached every primary: {stormed}"
-        share_id, auth = make_share(urls[rounds % 2], ciphertext, downloads)
+        share_id, (auth, _) = make_share(urls[rounds % 2], ciphertext, downloads)
         stormed.add(node_of(cluster, share_id).port)
         answers = storm_across(pool, urls, share_id, [auth] * CLAIMANTS)
         counts = status_counts(answers)

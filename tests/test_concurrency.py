@@ -2,7 +2,7 @@
 
 A real gunicorn with four worker processes serves the app against the session's redis-server;
 200 threads fire their claims at the same instant (a barrier releases them together), round
-after round.
+after round. Claims speak protocol v2: an access proof, and a password proof for password shares.
 """
 
 import hashlib
@@ -47,7 +47,7 @@ def pool():
         yield executor
 
 
-def request(base_url, method, path, body=None, token=None, headers=None):
+def request(base_url, method, path, body=None, token=None, headers=None, password=None):
     """Send one request on a fresh connection; return (status, body bytes)."""
     address = urlsplit(base_url)
     connection = http.client.HTTPConnection(address.hostname, address.port, timeout=60)
@@ -55,6 +55,8 @@ def request(base_url, method, path, body=None, token=None, headers=None):
         all_headers = dict(headers or {})
         if token:
             all_headers["Authorization"] = f"Bearer {token}"
+        if password:
+            all_headers["X-Password-Proof"] = password
         if isinstance(body, dict):
             body = json.dumps(body).encode()
             all_headers["Content-Type"] = "application/json"
@@ -65,11 +67,14 @@ def request(base_url, method, path, body=None, token=None, headers=None):
         connection.close()
 
 
-def make_share(base_url, ciphertext, downloads):
-    auth = os.urandom(32)
-    verifier = b64u(hashlib.sha256(auth).digest())
-    body = {"size": len(ciphertext), "downloads": downloads, "expires_in": 600,
-            "verifier": verifier, "metadata": b64u(os.urandom(64))}
+def make_share(base_url, ciphertext, downloads, password=False):
+    """Create and upload a v2 share; return (id, (access token, password token or None))."""
+    access, password_token = os.urandom(32), os.urandom(32) if password else None
+    body = {"version": 2, "size": len(ciphertext), "downloads": downloads, "expires_in": 600,
+            "verifier": b64u(hashlib.sha256(access).digest()), "metadata": b64u(os.urandom(64)),
+            "password": {"salt": b64u(os.urandom(16)), "iterations": 600_000,
+                         "verifier": b64u(hashlib.sha256(password_token).digest())}
+            if password else None}
     status, raw = request(base_url, "POST", "/api/v1/shares", body)
     assert status == 201, raw
     created = json.loads(raw)
@@ -82,18 +87,34 @@ def make_share(base_url, ciphertext, downloads):
     status, raw = request(base_url, "POST", f"/api/v1/shares/{created['id']}/finalize",
                           token=created["owner_token"])
     assert status == 200, raw
-    return created["id"], b64u(auth)
+    return created["id"], (b64u(access), password_token and b64u(password_token))
 
 
-def storm(pool, base_url, share_id, tokens):
-    """Fire one claim per token, all released at the same instant; return the answers."""
-    barrier = threading.Barrier(len(tokens))
+def storm(pool, base_url, share_id, proofs):
+    """Fire one claim per (access, password) proof pair, all released at the same instant;
+    return the answers."""
+    barrier = threading.Barrier(len(proofs))
 
-    def claim(token):
+    def claim(proof):
         barrier.wait(timeout=60)
-        return request(base_url, "POST", f"/api/v1/shares/{share_id}/claim", token=token)
+        return request(base_url, "POST", f"/api/v1/shares/{share_id}/claim", token=proof[0],
+                       password=proof[1])
 
-    return list(pool.map(claim, tokens))
+    return list(pool.map(claim, proofs))
+
+
+def claim_once(base_url, share_id, proof):
+    return request(base_url, "POST", f"/api/v1/shares/{share_id}/claim", token=proof[0],
+                   password=proof[1])
+
+
+def codes(answers):
+    """Count the answers by (status, code)."""
+    counts = {}
+    for status, body in answers:
+        key = (status, json.loads(body).get("code"))
+        counts[key] = counts.get(key, 0) + 1
+    return counts
 
 
 def deleted_soon(redis_client, key, seconds=5.0):
@@ -121,12 +142,12 @@ def test_service_runs_several_worker_processes(service):
     assert len(service.worker_pids()) == WORKERS
 
 
-@pytest.mark.parametrize("downloads", [1, 3])
-def test_concurrent_claims_release_exactly_n(service, pool, redis_client, downloads):
+@pytest.mark.parametrize("downloads, password", [(1, False), (3, False), (2, True)])
+def test_concurrent_claims_release_exactly_n(service, pool, redis_client, downloads, password):
     ciphertext = os.urandom(150_000)
     for round_number in range(ROUNDS):
-        share_id, auth = make_share(service.url, ciphertext, downloads)
-        answers = storm(pool, service.url, share_id, [auth] * CLAIMANTS)
+        share_id, proof = make_share(service.url, ciphertext, downloads, password)
+        answers = storm(pool, service.url, share_id, [proof] * CLAIMANTS)
         counts = status_counts(answers)
         assert counts == {200: downloads, 410: CLAIMANTS - downloads}, (round_number, counts)
         tickets = {json.loads(body)["ticket"] for status, body in answers if status == 200}
@@ -140,24 +161,33 @@ def test_concurrent_claims_release_exactly_n(service, pool, redis_client, downlo
         assert status == 410
 
 
-def test_wrong_proof_storm_never_consumes_a_download(service, pool):
-    ciphertext = os.urandom(1000)
-    share_id, auth = make_share(service.url, ciphertext, 2)
-    wrong = [b64u(os.urandom(32)) for _ in range(CLAIMANTS)]
-    counts = status_counts(storm(pool, service.url, share_id, wrong))
-    assert counts == {403: 10, 429: CLAIMANTS - 10}, counts
-    status, body = request(service.url, "GET", f"/api/v1/shares/{share_id}")
-    assert status == 200 and json.loads(body)["downloads_left"] == 2
-    time.sleep(WRONG_PROOF_WINDOW + 0.2)
-    status, body = request(service.url, "POST", f"/api/v1/shares/{share_id}/claim", token=auth)
+def test_wrong_access_proof_storm_counts_nothing_and_locks_nothing(service, pool):
+    share_id, proof = make_share(service.url, os.urandom(1000), 2, password=True)
+    wrong = [(b64u(os.urandom(32)), proof[1]) for _ in range(CLAIMANTS)]
+    assert codes(storm(pool, service.url, share_id, wrong)) == {(403, "proof_invalid"): CLAIMANTS}
+    status, body = claim_once(service.url, share_id, proof)
     assert status == 200, body
 
 
-def test_one_right_proof_in_a_wrong_proof_storm(service, pool):
+def test_wrong_password_storm_never_consumes_a_download(service, pool):
+    share_id, proof = make_share(service.url, os.urandom(1000), 2, password=True)
+    wrong = [(proof[0], b64u(os.urandom(32))) for _ in range(CLAIMANTS)]
+    counts = codes(storm(pool, service.url, share_id, wrong))
+    assert counts == {(403, "password_invalid"): 10, (429, "locked"): CLAIMANTS - 10}, counts
+    status, body = request(service.url, "GET", f"/api/v1/shares/{share_id}")
+    assert status == 200 and json.loads(body)["downloads_left"] == 2
+    status, body = claim_once(service.url, share_id, proof)
+    assert (status, json.loads(body)["code"]) == (429, "locked"), "the lock holds the right one"
+    time.sleep(WRONG_PROOF_WINDOW + 0.2)
+    status, body = claim_once(service.url, share_id, proof)
+    assert status == 200, body
+
+
+def test_one_right_password_in_a_wrong_password_storm(service, pool):
     for _ in range(5):
-        share_id, auth = make_share(service.url, os.urandom(1000), 1)
-        tokens = [b64u(os.urandom(32)) for _ in range(CLAIMANTS - 1)] + [auth]
-        answers = storm(pool, service.url, share_id, tokens)
+        share_id, proof = make_share(service.url, os.urandom(1000), 1, password=True)
+        proofs = [(proof[0], b64u(os.urandom(32))) for _ in range(CLAIMANTS - 1)] + [proof]
+        answers = storm(pool, service.url, share_id, proofs)
         right = answers[-1][0]
         assert right in (200, 429)
         status, body = request(service.url, "GET", f"/api/v1/shares/{share_id}")
@@ -165,15 +195,16 @@ def test_one_right_proof_in_a_wrong_proof_storm(service, pool):
             assert status == 410
         else:
             assert status == 200 and json.loads(body)["downloads_left"] == 1
-        wrong = status_counts(answers[:-1])
+        wrong = codes(answers[:-1])
         # Once the right proof won, later wrong ones meet a consumed share: 410.
-        assert wrong.get(403, 0) <= 10 and set(wrong) <= {403, 410, 429}
+        assert wrong.get((403, "password_invalid"), 0) <= 10
+        assert set(wrong) <= {(403, "password_invalid"), (410, "consumed"), (429, "locked")}
 
 
 def test_proofs_are_bound_to_their_share(service):
-    share_a, auth_a = make_share(service.url, os.urandom(100), 1)
+    share_a, proof_a = make_share(service.url, os.urandom(100), 1)
     share_b, _ = make_share(service.url, os.urandom(100), 1)
-    status, _ = request(service.url, "POST", f"/api/v1/shares/{share_b}/claim", token=auth_a)
-    assert status == 403
-    status, _ = request(service.url, "POST", f"/api/v1/shares/{share_a}/claim", token=auth_a)
+    status, body = claim_once(service.url, share_b, proof_a)
+    assert (status, json.loads(body)["code"]) == (403, "proof_invalid")
+    status, _ = claim_once(service.url, share_a, proof_a)
     assert status == 200

@@ -198,13 +198,13 @@ def test_healthcheck_probes_healthz_with_python():
     assert {"interval", "timeout", "start-period", "retries"} <= flags(check).keys()
 
 
-def test_image_listens_where_compose_publishes():
+def test_image_listens_where_compose_proxies_to():
     env = image_env()
     port = env["BIND"].rsplit(":", 1)[1]
     assert env["BIND"] == f"0.0.0.0:{port}"
     assert final_stage().last("EXPOSE").value == (port,)
-    published = compose()["services"]["app"]["ports"]
-    assert [p.rsplit(":", 1)[1] for p in published] == [port]
+    upstream = caddy_adapt()["routes"][-1]["handle"][0]["upstreams"]
+    assert upstream == [{"dial": f"app:{port}"}], "the Caddyfile's default upstream"
 
 
 def test_data_dir_is_a_volume():
@@ -419,7 +419,9 @@ def test_compose_app_waits_for_redis_and_uses_it():
     assert app["depends_on"] == {"redis": {"condition": "service_healthy"}}
     url = urlsplit(app["environment"]["REDIS_URL"])
     assert (url.scheme, url.hostname, url.port) == ("redis", "redis", 6379)
-    assert app["ports"] == ["127.0.0.1:8000:8000"], "loopback only by default"
+    assert "ports" not in app, "only the proxy reaches the app"
+    assert app["environment"]["TRUSTED_PROXY_COUNT"] == "1", "Caddy is the one proxy in front"
+    assert app["environment"]["METRICS_TOKEN"] == ""
     assert app["healthcheck"]["test"] == ["CMD", *healthcheck_argv()]
     assert app["restart"] == "unless-stopped"
     assert "command" not in app and "entrypoint" not in app, "the image's CMD is the one tested"
@@ -725,3 +727,182 @@ def test_image_writes_nothing_but_tmp_and_logs_no_warning(served):
     assert "Booting worker" in log
     for bad in ("[WARNING]", "[ERROR]", "[CRITICAL]", "Traceback"):
         assert bad not in log, log
+
+
+# --- Caddy in front (compose's `proxy` service and its Caddyfile) -------------------------------
+
+CADDYFILE = ROOT / "Caddyfile"
+
+
+def caddy_binary():
+    found = shutil.which("caddy")
+    if not found:
+        missing_part("caddy is not installed (Debian: apt-get install caddy)")
+    return found
+
+
+def caddy_env(tmp, **env):
+    """Caddy's environment: its storage under `tmp`, and the Caddyfile's variables."""
+    return {"PATH": os.environ["PATH"], "HOME": str(tmp), "XDG_DATA_HOME": str(tmp),
+            "XDG_CONFIG_HOME": str(tmp), **env}
+
+
+def caddy_adapt(domain=":80", tmp="/tmp"):
+    """Return the Caddyfile adapted to JSON by Caddy itself: the one server's config."""
+    result = subprocess.run(
+        [caddy_binary(), "adapt", "--adapter", "caddyfile", "--config", str(CADDYFILE)],
+        env=caddy_env(tmp, DOMAIN=domain), capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    config = json.loads(result.stdout)
+    assert config["admin"] == {"disabled": True}
+    (server,) = config["apps"]["http"]["servers"].values()
+    return server
+
+
+@pytest.mark.parametrize("domain", [":80", "share.example.org"])
+def test_caddyfile_passes_caddy_validate(tmp_path, domain):
+    result = subprocess.run(
+        [caddy_binary(), "validate", "--adapter", "caddyfile", "--config", str(CADDYFILE)],
+        env=caddy_env(tmp_path, DOMAIN=domain), capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert "Valid configuration" in result.stdout + result.stderr
+
+
+def test_caddy_validate_is_really_checking(tmp_path):
+    broken = tmp_path / "Caddyfile"
+    broken.write_text(CADDYFILE.read_text().replace("flush_interval -1", "flush_intervall -1"))
+    result = subprocess.run(
+        [caddy_binary(), "validate", "--adapter", "caddyfile", "--config", str(broken)],
+        env=caddy_env(tmp_path, DOMAIN=":80"), capture_output=True, text=True, timeout=60)
+    assert result.returncode != 0
+
+
+def test_caddyfile_times_out_slow_requests_limits_bodies_and_hides_metrics(tmp_path):
+    plain = caddy_adapt(":80", tmp_path)
+    assert plain["listen"] == [":80"], "no DOMAIN: plain HTTP on port 80"
+    assert plain["read_header_timeout"] == 10 * 10**9
+    assert plain["read_timeout"] == 120 * 10**9, "a 4 MiB chunk needs ~280 kbit/s"
+    assert "write_timeout" not in plain, "long downloads to slow recipients stay possible"
+    handlers = [handler for route in plain["routes"] for handler in route["handle"]]
+    assert {"handler": "request_body", "max_size": 8_000_000} in handlers
+    (metrics,) = [route for route in plain["routes"]
+                  if route.get("match") == [{"path": ["/metrics", "/metrics/*"]}]]
+    assert metrics["handle"] == [{"handler": "static_response", "status_code": 404}]
+    secure = caddy_adapt("share.example.org", tmp_path)
+    assert secure["listen"] == [":443"], "a DOMAIN gets automatic HTTPS"
+    assert secure["routes"][0]["match"] == [{"host": ["share.example.org"]}]
+
+
+def test_compose_puts_caddy_in_front():
+    proxy = compose()["services"]["proxy"]
+    assert re.fullmatch(r"caddy:2\.\d+-alpine", proxy["image"]), "official, minor-pinned"
+    assert proxy["ports"] == ["127.0.0.1:8000:80", "127.0.0.1:8443:443",
+                              "127.0.0.1:8443:443/udp"], "loopback only by default"
+    assert compose({"ONETIMESHARE_LISTEN": "80", "ONETIMESHARE_TLS_LISTEN": "443"})[
+        "services"]["proxy"]["ports"] == ["80:80", "443:443", "443:443/udp"]
+    assert "./Caddyfile:/etc/caddy/Caddyfile:ro" in proxy["volumes"]
+    assert {"caddy-data", "caddy-config"} <= set(compose()["volumes"]), "certificates persist"
+    assert proxy["environment"]["DOMAIN"] == ":80"
+    assert compose({"DOMAIN": "share.example.org"})["services"]["proxy"]["environment"] == {
+        "DOMAIN": "share.example.org"}
+    assert proxy["depends_on"] == {"app": {"condition": "service_healthy"}}
+    assert proxy["restart"] == "unless-stopped"
+
+
+@pytest.fixture(scope="module")
+def behind_caddy(redis_server, tmp_path_factory):
+    """Gunicorn configured as compose configures it (TRUSTED_PROXY_COUNT=1, rate limits on),
+    behind Caddy running this Caddyfile on a free loopback port, plain HTTP."""
+    binary = caddy_binary()
+    logs = tmp_path_factory.mktemp("caddy")
+    app = processes.GunicornProcess(
+        redis_server.url, workers=1, threads=8, log_path=logs / "gunicorn.log",
+        env={**compose()["services"]["app"]["environment"], "REDIS_URL": redis_server.url,
+             "RATE_LIMITS_ENABLED": "1", "RATE_LIMIT_CREATE": "3 per minute"})
+    app.start()
+    port = free_port()
+    with open(logs / "caddy.log", "wb") as log:  # the child keeps its own descriptor
+        caddy = subprocess.Popen(
+            [binary, "run", "--adapter", "caddyfile", "--config", str(CADDYFILE)],
+            env=caddy_env(logs, DOMAIN=f":{port}", UPSTREAM=f"127.0.0.1:{app.port}"),
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=log)
+    try:
+        wait_for(f"http://127.0.0.1:{port}/readyz", caddy)
+        yield f"http://127.0.0.1:{port}", app, logs
+    finally:
+        caddy.terminate()
+        caddy.wait(timeout=30)
+        app.stop()
+
+
+def wait_for(url, process):
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        assert process.poll() is None, "caddy exited"
+        try:
+            if httpx.get(url, timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    raise AssertionError(f"{url} did not answer")
+
+
+def from_address(base_url, address):
+    """An HTTP client whose connections leave from `address` (any 127.0.0.0/8 one)."""
+    return httpx.Client(base_url=base_url, timeout=30,
+                        transport=httpx.HTTPTransport(local_address=address))
+
+
+def test_through_caddy_a_share_makes_the_round_trip(behind_caddy, redis_client):
+    url, _, _ = behind_caddy
+    with HttpClient(url) as http:
+        sharing = Sharing(http)
+        share = sharing.ready(size=3 * 64 * 1024 + 5)
+        assert sharing.download(share) == share.ciphertext
+
+
+def test_through_caddy_metrics_are_hidden_and_big_bodies_refused(behind_caddy):
+    url, app, _ = behind_caddy
+    for path in ("/metrics", "/metrics/", "/METRICS", "//metrics", "/./metrics"):
+        answer = httpx.get(url + path, headers={"Authorization": "Bearer x"})
+        assert answer.status_code == 404, path
+        assert "onetimeshare_" not in answer.text
+    # The app itself still serves them to its own machine (Prometheus scrapes it directly).
+    assert httpx.get(f"{app.url}/metrics").status_code == 200
+    too_big = httpx.put(f"{url}/api/v1/shares/{'A' * 22}/chunks/0", content=b"x" * 9_000_000,
+                        headers={"Authorization": f"Bearer {'t' * 43}"})
+    assert too_big.status_code == 413
+
+
+def test_through_caddy_each_visitor_is_counted_by_its_own_address(behind_caddy, redis_client):
+    url, _, logs = behind_caddy
+    first, second = from_address(url, "127.0.0.2"), from_address(url, "127.0.0.3")
+    body = {"version": 1, "size": 40, "expires_in": 3600, "downloads": 1,
+            "verifier": "A" * 43, "metadata": "A" * 208}
+    with first, second:
+        # A spoofed X-Forwarded-For buys nothing: Caddy replaces it with the real address.
+        answers = [first.post("/api/v1/shares", json=body,
+                              headers={"X-Forwarded-For": f"198.51.100.{i}"}).status_code
+                   for i in range(4)]
+        assert answers == [201, 201, 201, 429]
+        assert second.post("/api/v1/shares", json=body).status_code == 201
+    assert b"TRUSTED_PROXY_COUNT" not in (logs / "gunicorn.log").read_bytes()
+
+
+def test_behind_a_proxy_without_trusted_proxy_count_the_app_warns_once(redis_server, tmp_path):
+    """The misconfiguration issue 9 found: a proxy in front, TRUSTED_PROXY_COUNT left at 0."""
+    log = tmp_path / "gunicorn.log"
+    app = processes.GunicornProcess(redis_server.url, workers=1, threads=4, log_path=log,
+                                    env={"TRUSTED_PROXY_COUNT": "0"})
+    app.start()
+    try:
+        for index in range(5):
+            answer = httpx.get(f"{app.url}/api/v1/config",
+                               headers={"X-Forwarded-For": f"198.51.100.{index}"})
+            assert answer.status_code == 200
+    finally:
+        app.stop()
+    text = log.read_text()
+    assert text.count("TRUSTED_PROXY_COUNT is 0") == 1, text
+    assert "198.51.100" not in text

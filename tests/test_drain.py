@@ -17,7 +17,7 @@ def service(redis_server):
 
 
 @pytest.mark.parametrize("path, headers, status", [
-    ("/api/v1/shares/AAAAAAAAAAAAAAAAAAAAAA/chunks/0", {}, 401),
+    ("/api/v1/shares/AAAAAAAAAAAAAAAAAAAAAA/chunks/0", {}, 403),
     ("/api/v1/shares/AAAAAAAAAAAAAAAAAAAAAA/chunks/0",
      {"Authorization": "Bearer not-a-token"}, 400),
     ("/api/v1/shares/bad-id/chunks/0", {"Authorization": f"Bearer {b64u(b'o' * 32)}"}, 404),

@@ -29,8 +29,8 @@ def wait_until_gone(redis_client, pattern, seconds=5.0):
 
 
 def test_every_key_carries_a_ttl_no_later_than_expiry(sharing, redis_client):
-    share = sharing.ready(size=150_000, downloads=3, expires_in=600)
-    sharing.claim(share, token=share.owner_token)  # one wrong proof creates the counter key
+    share = sharing.ready(size=150_000, downloads=3, expires_in=600, password=True)
+    sharing.claim(share, password=share.owner_token)  # a wrong password creates the counter key
     ticket = sharing.claim(share).get_json()["ticket"]
     sharing.fetch(share.id, ticket, "bytes=0-10")
     ttls = share_ttls(redis_client)

@@ -24,8 +24,9 @@ def test_redis_down_is_503_and_recovers_without_restart(lone_redis, app_config):
     ready = client.get("/readyz")
     assert ready.status_code == 503 and ready.get_json()["status"] == "unavailable"
     created = client.post("/api/v1/shares", json={
-        "size": 100, "verifier": "A" * 43, "metadata": "A" * 64})
+        "version": 2, "size": 100, "verifier": "A" * 43, "metadata": "A" * 64})
     assert created.status_code == 503 and created.get_json()["error"] == "Service Unavailable"
+    assert created.get_json()["code"] == "unavailable"
     assert ready.headers["Retry-After"] == created.headers["Retry-After"] == "5"
     assert client.get("/healthz").status_code == 200
 
@@ -48,6 +49,7 @@ def test_redis_full_is_507_and_other_shares_survive(lone_redis, app_config):
     admin.close()
     too_big = sharing.create(size=8 * 1024 * 1024, expect=507)
     assert too_big["message"] == "The server is out of storage space. Try again later."
+    assert too_big["code"] == "storage_full"
     # Both fit when created; uploading both does not.
     second = sharing.create(size=3 * 1024 * 1024)
     third = sharing.create(size=3 * 1024 * 1024)

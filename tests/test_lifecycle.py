@@ -19,6 +19,7 @@ def test_round_trip_returns_identical_bytes_then_410(sharing):
     response = sharing.claim(share)
     assert response.status_code == 410
     assert response.get_json()["error"] == "Gone"
+    assert response.get_json()["code"] == "consumed"
     assert "already opened" in response.get_json()["message"]
 
 
@@ -34,15 +35,38 @@ def test_status_changes_nothing(sharing, redis_client):
 
 
 def test_status_carries_what_the_download_page_needs(sharing):
-    password = {"salt": b64u(b"s" * 16), "iterations": 600_000}
-    share = sharing.ready(size=1234, downloads=3, password=password, expires_in=600)
+    share = sharing.ready(size=1234, downloads=3, expires_in=600)
     body = sharing.status(share.id).get_json()
-    assert body["version"] == 1
+    assert body["version"] == 2
     assert body["size"] == 1234
     assert body["downloads"] == 3 and body["downloads_left"] == 3
-    assert body["password"] == password
+    assert body["password"] is None
     assert body["metadata"] == share.metadata
     assert body["expires_at"].endswith("Z")
+
+
+def test_status_of_a_password_share_withholds_the_metadata(sharing):
+    password = {"salt": b64u(b"s" * 16), "iterations": 700_000}
+    share = sharing.ready(size=1234, password=password)
+    body = sharing.status(share.id).get_json()
+    assert body["version"] == 2
+    assert body["password"] == password
+    assert body["metadata"] is None
+    assert share.metadata not in sharing.status(share.id).get_data(as_text=True)
+
+
+@pytest.mark.parametrize("password", [None, True])
+def test_unlock_hands_out_the_metadata_and_consumes_nothing(sharing, redis_client, password):
+    share = sharing.ready(size=1000, password=password)
+    before = {key: redis_client.dump(key) for key in redis_client.keys("ots:*")}
+    for _ in range(3):
+        response = sharing.unlock(share)
+        assert response.status_code == 200
+        assert response.get_json() == {"metadata": share.metadata}
+    after = {key: redis_client.dump(key) for key in redis_client.keys("ots:*")}
+    assert before == after
+    claimed = sharing.claim(share).get_json()
+    assert claimed["metadata"] == share.metadata
 
 
 def test_share_with_three_downloads_serves_three_then_410(sharing, redis_client):
@@ -94,22 +118,34 @@ def test_ranges_cross_chunk_boundaries_exactly(sharing, byte_range, expected):
     assert response.get_data() == share.ciphertext[expected]
 
 
-def test_wrong_proof_is_403_and_consumes_nothing(sharing):
+def test_wrong_access_proof_is_403_uncounted_and_consumes_nothing(sharing, redis_client):
     share = sharing.ready(size=1000)
     response = sharing.claim(share, token=b64u(b"w" * 32))
     assert response.status_code == 403
+    assert response.get_json()["code"] == "proof_invalid"
+    assert "attempts_left" not in response.get_json()
+    assert redis_client.keys("*:fails") == []
+    assert sharing.status(share.id).get_json()["downloads_left"] == 1
+    assert sharing.download(share) == share.ciphertext
+
+
+def test_wrong_password_is_403_counted_and_consumes_nothing(sharing):
+    share = sharing.ready(size=1000, password=True)
+    response = sharing.claim(share, password=b64u(b"w" * 32))
+    assert response.status_code == 403
+    assert response.get_json()["code"] == "password_invalid"
     assert response.get_json()["attempts_left"] == 4
     assert sharing.status(share.id).get_json()["downloads_left"] == 1
     assert sharing.download(share) == share.ciphertext
 
 
-def test_repeated_wrong_proofs_lock_claims_for_a_while(sharing):
-    share = sharing.ready(size=1000)
+def test_repeated_wrong_passwords_lock_claims_for_a_while(sharing):
+    share = sharing.ready(size=1000, password=True)
     wrong = b64u(b"w" * 32)
-    codes = [sharing.claim(share, token=wrong).status_code for _ in range(5)]
+    codes = [sharing.claim(share, password=wrong).status_code for _ in range(5)]
     assert codes == [403] * 5
     locked = sharing.claim(share)
-    assert locked.status_code == 429
+    assert locked.status_code == 429 and locked.get_json()["code"] == "locked"
     assert 1 <= int(locked.headers["Retry-After"]) <= 60
     assert sharing.status(share.id).get_json()["downloads_left"] == 1
 
@@ -160,7 +196,8 @@ def test_owner_can_delete_early_and_the_link_then_says_so(sharing, redis_client)
     share = sharing.ready(size=1000)
     assert sharing.delete(share).status_code == 204
     gone = sharing.status(share.id)
-    assert gone.status_code == 410 and "deleted" in gone.get_json()["message"]
+    assert gone.status_code == 410 and gone.get_json()["code"] == "deleted"
+    assert "deleted" in gone.get_json()["message"]
     assert sharing.claim(share).status_code == 410
     assert redis_client.keys("*:data") == []
     assert sharing.delete(share).status_code == 204, "deleting twice is harmless"
@@ -179,6 +216,7 @@ def test_unknown_share_is_404_with_json(sharing):
     assert response.status_code == 404
     assert response.get_json() == {
         "error": "Not Found",
+        "code": "not_found",
         "message": "No share with this id exists, or it has expired.",
     }
 
@@ -187,4 +225,4 @@ def test_service_limits_are_published(client):
     body = client.get("/api/v1/config").get_json()
     assert body["chunk_size"] == 64 * 1024
     assert body["max_downloads"] == 10
-    assert body["protocol_versions"] == [1]
+    assert body["protocol_versions"] == [2]

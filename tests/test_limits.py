@@ -20,7 +20,7 @@ from tests.sharing import Sharing, b64u, bearer
 
 SOME_ID = b64u(b"\1" * 16)
 SOME_TOKEN = b64u(b"t" * 32)
-CREATE = {"size": 1000, "verifier": b64u(b"v" * 32), "metadata": b64u(b"m" * 64)}
+CREATE = {"version": 2, "size": 1000, "verifier": b64u(b"v" * 32), "metadata": b64u(b"m" * 64)}
 CHUNK = 64 * 1024
 BUDGET = 3 * CHUNK
 
@@ -47,6 +47,7 @@ def assert_rate_limited(response, window=60):
     assert response.status_code == 429, response.get_data()[:300]
     body = response.get_json()
     assert body["error"] == "Too Many Requests" and "address" in body["message"]
+    assert body["code"] == "rate_limited"
     assert 1 <= int(response.headers["Retry-After"]) <= window + 1
 
 
@@ -55,6 +56,8 @@ ROUTES = {
     "create": ("RATE_LIMIT_CREATE", lambda c: c.post("/api/v1/shares", json=CREATE), 201),
     "claim": ("RATE_LIMIT_CLAIM", lambda c: c.post(f"/api/v1/shares/{SOME_ID}/claim",
                                                    headers=bearer(SOME_TOKEN)), 404),
+    "unlock": ("RATE_LIMIT_CLAIM", lambda c: c.post(f"/api/v1/shares/{SOME_ID}/unlock",
+                                                    headers=bearer(SOME_TOKEN)), 404),
     "chunk": ("RATE_LIMIT_CHUNK", lambda c: c.put(f"/api/v1/shares/{SOME_ID}/chunks/0",
                                                   data=b"x" * 100, headers=bearer(SOME_TOKEN)),
               404),
@@ -102,8 +105,9 @@ def test_ipv6_clients_are_counted_per_64(limited):
 
 @pytest.mark.parametrize("path", ["/healthz", "/readyz", "/metrics"])
 def test_probes_and_metrics_are_never_limited(limited, path):
-    client = limited(RATE_LIMIT_DEFAULT="1 per minute")()
-    assert [client.get(path).status_code for _ in range(5)] == [200] * 5
+    client = limited(RATE_LIMIT_DEFAULT="1 per minute", METRICS_TOKEN="scrape")()
+    headers = bearer("scrape")  # /metrics is not public (tests/test_proxies.py)
+    assert [client.get(path, headers=headers).status_code for _ in range(5)] == [200] * 5
 
 
 def test_rate_limits_can_be_turned_off(limited):
@@ -117,8 +121,8 @@ def test_rate_limits_can_be_turned_off(limited):
 def test_a_refused_request_consumes_nothing_and_the_share_still_works(limited, redis_client):
     client = limited(RATE_LIMIT_CLAIM="1 per minute")()
     people = Sharing(client)
-    share = people.ready(size=150_000)
-    assert people.claim(share, token=SOME_TOKEN).status_code == 403
+    share = people.ready(size=150_000, password=True)
+    assert people.claim(share, password=SOME_TOKEN).status_code == 403
     assert_rate_limited(people.claim(share))
     assert people.status(share.id).get_json()["downloads_left"] == 1
     assert not redis_client.exists(f"ots:{{{share.id}}}:claims")
@@ -205,7 +209,7 @@ def test_upload_budget_refuses_chunks_past_it_and_resets_per_address(limited, re
     people.upload(first)
     assert people.put_chunk(second, 0).status_code == 200
     refused = people.put_chunk(second, 1)
-    assert refused.status_code == 429
+    assert refused.status_code == 429 and refused.get_json()["code"] == "upload_budget"
     assert "0 left" in refused.get_json()["message"] and refused.get_json()["error"]
     assert 3590 <= int(refused.headers["Retry-After"]) <= 3600
     owner = people.owner(second).get_json()
@@ -222,7 +226,7 @@ def test_upload_budget_refuses_a_share_it_cannot_cover_at_creation(limited):
     people = Sharing(limited(UPLOAD_BYTES_PER_IP_PER_HOUR=BUDGET)())
     people.ready(size=2 * CHUNK)
     refused = people.create(size=CHUNK + 2, expect=429)
-    assert f"{CHUNK} left" in refused["message"]
+    assert f"{CHUNK} left" in refused["message"] and refused["code"] == "upload_budget"
     assert people.ready(size=CHUNK).ciphertext, "what is left can still be used"
 
 

@@ -31,6 +31,7 @@ def test_metrics_count_the_life_of_a_share(client, sharing):
     before = scrape(get)
     share = sharing.ready(size=150_000)
     sharing.claim(share, token=b64u(b"w" * 32))
+    sharing.unlock(share)
     assert sharing.download(share) == share.ciphertext
     sharing.claim(share)
     after = scrape(get)
@@ -42,7 +43,8 @@ def test_metrics_count_the_life_of_a_share(client, sharing):
     assert delta("onetimeshare_shares_finalized_total") == 1
     assert delta("onetimeshare_upload_bytes_total") == 150_000
     assert delta('onetimeshare_claims_total{outcome="won"}') == 1
-    assert delta('onetimeshare_claims_total{outcome="proof_forbidden"}') == 1
+    assert delta('onetimeshare_claims_total{outcome="proof_invalid"}') == 1
+    assert delta('onetimeshare_unlocks_total{outcome="ok"}') == 1
     assert delta('onetimeshare_claims_total{outcome="gone"}') == 1
     assert delta("onetimeshare_fetch_bytes_total") == 150_000
     assert delta("onetimeshare_fetches_completed_total") == 1
@@ -103,6 +105,6 @@ def test_access_log_is_json_without_ids_or_tokens(logged_service):
     assert ("POST", "/api/v1/shares/<sid>/claim", 200) in routes
     assert fetched in routes
     assert all(set(line) >= {"method", "route", "status", "ms", "ts"} for line in lines)
-    for secret in (share.id, share.owner_token, share.auth_token, ticket):
+    for secret in (share.id, share.owner_token, share.access_token, ticket):
         assert secret not in text
     assert not re.search(r"/s/[A-Za-z0-9_-]{22}", text)

@@ -21,8 +21,9 @@ from referencing.jsonschema import DRAFT202012
 from werkzeug.exceptions import MethodNotAllowed, NotFound
 
 from server import create_app
+from server.errors import CODES
 from tests.processes import free_port
-from tests.sharing import Share, Sharing, b64u, bearer
+from tests.sharing import Share, Sharing, b64u, bearer, proof_headers
 
 DOCUMENT_FILE = Path(__file__).resolve().parent.parent / "server" / "openapi.json"
 DOCUMENT = json.loads(DOCUMENT_FILE.read_text("utf-8"))
@@ -49,7 +50,7 @@ SOME_TOKEN = b64u(b"t" * 32)
 SALT = b64u(b"s" * 16)
 VERIFIER = b64u(b"v" * 32)
 METADATA = b64u(b"m" * 64)
-VALID_CREATE = {"size": 1000, "verifier": VERIFIER, "metadata": METADATA}
+VALID_CREATE = {"version": 2, "size": 1000, "verifier": VERIFIER, "metadata": METADATA}
 
 
 def operation_id(case):
@@ -244,7 +245,6 @@ def test_path_parameters_are_declared_once_each(path):
 def test_operations_are_described_and_errors_share_one_shape():
     operation_ids = [DOCUMENT["paths"][p][m]["operationId"] for p, m in OPERATIONS]
     assert len(set(operation_ids)) == len(operation_ids)
-    error_schemas = {"#/components/schemas/Error", "#/components/schemas/WrongProofError"}
     for path, method in OPERATIONS:
         operation = DOCUMENT["paths"][path][method]
         assert operation["summary"] and len(operation["description"]) > 80, (path, method)
@@ -252,11 +252,38 @@ def test_operations_are_described_and_errors_share_one_shape():
         for status, response in operation["responses"].items():
             declared, _ = resolve(response, ())
             if status.startswith(("4", "5")) and path.startswith("/api/"):
-                schema = declared["content"]["application/json"]["schema"]
-                assert schema.get("$ref") in error_schemas, (path, method, status)
+                codes = declared_codes(declared)
+                assert codes, f"{method.upper()} {path} {status} names no error codes"
+                for code in codes:
+                    # invalid_request also comes with 411 and 415, for what is malformed there.
+                    assert CODES[code] == int(status) or code == "invalid_request", (
+                        path, method, status, code)
+                    assert f"`{code}`" in declared["description"], (path, method, status, code)
 
 
-@pytest.mark.parametrize("scheme", ["ownerToken", "authToken", "claimTicket"])
+def declared_codes(response):
+    """Return the codes an error answer names: Error narrowed by `code: {enum: [...]}`."""
+    schema = response["content"]["application/json"]["schema"]
+    assert schema["allOf"] == [{"$ref": "#/components/schemas/Error"}]
+    return schema["properties"]["code"]["enum"]
+
+
+def test_every_error_code_is_in_the_document_and_every_documented_code_exists():
+    documented = DOCUMENT["components"]["schemas"]["ErrorCode"]
+    assert documented["enum"] == list(CODES)
+    for code in CODES:
+        assert f"`{code}` ({CODES[code]})" in documented["description"]
+    named = {code for path, method in OPERATIONS
+             for status, response in DOCUMENT["paths"][path][method]["responses"].items()
+             if status.startswith(("4", "5")) and path.startswith("/api/")
+             for code in declared_codes(resolve(response, ())[0])}
+    # Routing answers (404, 405) are not any operation's; credentials and quotas come with
+    # the routes that enforce them.
+    assert set(CODES) - named == {"method_not_allowed", "quota_exceeded",
+                                  "upload_token_required", "upload_token_invalid"}
+
+
+@pytest.mark.parametrize("scheme", ["ownerToken", "accessToken", "claimTicket"])
 def test_bearer_schemes_are_declared_and_used(scheme):
     declared = DOCUMENT["components"]["securitySchemes"][scheme]
     assert (declared["type"], declared["scheme"]) == ("http", "bearer")
@@ -282,6 +309,7 @@ def test_life_cycle_answers_match_the_document(api, people, redis_client):
 
     password = {"salt": SALT, "iterations": 600_000}
     share = people.create(size=150_000, downloads=2, password=password)
+    assert people.unlock(share).status_code == 409
     assert share.created["chunks"] == 3
     uploading = people.owner(share).get_json()
     assert (uploading["state"], uploading["received_chunks"]) == ("uploading", [])
@@ -301,11 +329,15 @@ def test_life_cycle_answers_match_the_document(api, people, redis_client):
 
     status = people.status(share.id).get_json()
     assert status["password"] == password and status["downloads_left"] == 2
-    wrong = people.claim(share, token=b64u(b"w" * 32))
+    assert status["metadata"] is None
+    assert people.unlock(share, password=None).get_json()["code"] == "password_required"
+    assert people.unlock(share).get_json() == {"metadata": share.metadata}
+    wrong = people.claim(share, password=b64u(b"w" * 32))
     assert wrong.status_code == 403 and wrong.get_json()["attempts_left"] == 4
     assert people.status(share.id).get_json()["downloads_left"] == 2, "a wrong proof costs nothing"
 
     first = people.claim(share).get_json()
+    assert first["metadata"] == share.metadata
     part = people.fetch(share.id, first["ticket"], "bytes=1000-1999")
     assert part.status_code == 206 and part.get_data() == share.ciphertext[1000:2000]
     assert part.headers["Content-Range"] == "bytes 1000-1999/150000"
@@ -344,14 +376,15 @@ def test_head_on_content_checks_the_ticket_without_ending_the_claim(people, clie
     assert people.fetch(share.id, ticket).get_data() == share.ciphertext
 
 
-def test_repeated_wrong_proofs_lock_claims_with_retry_after(people):
-    share = people.ready(size=1000)
-    left = [people.claim(share, token=b64u(bytes([i]) * 32)).get_json()["attempts_left"]
+def test_repeated_wrong_passwords_lock_with_retry_after(people):
+    share = people.ready(size=1000, password=True)
+    left = [people.claim(share, password=b64u(bytes([i]) * 32)).get_json()["attempts_left"]
             for i in range(5)]
     assert left == [4, 3, 2, 1, 0]
-    locked = people.claim(share)
-    assert locked.status_code == 429, "even the right proof waits out the lock"
-    assert 1 <= int(locked.headers["Retry-After"]) <= 60
+    for locked in (people.claim(share), people.unlock(share)):
+        assert locked.status_code == 429, "even the right proof waits out the lock"
+        assert locked.get_json()["code"] == "locked"
+        assert 1 <= int(locked.headers["Retry-After"]) <= 60
 
 
 # --- Every kind of refusal ---------------------------------------------------------------------
@@ -367,10 +400,12 @@ class Scene:
     deleted: Share
     ticket: str
     deleted_ticket: str
+    protected: Share
 
 
 @pytest.fixture
 def scene(people):
+    protected = people.ready(size=1000, password=True)
     uploading = people.create(size=150_000)
     assert people.put_chunk(uploading, 1).status_code == 200
     ready = people.ready(size=1000, downloads=3)
@@ -380,7 +415,7 @@ def scene(people):
     deleted = people.ready(size=1000)
     deleted_ticket = people.claim(deleted).get_json()["ticket"]
     assert people.delete(deleted).status_code == 204
-    return Scene(uploading, ready, consumed, deleted, ticket, deleted_ticket)
+    return Scene(uploading, ready, consumed, deleted, ticket, deleted_ticket, protected)
 
 
 def owner_of(share):
@@ -399,82 +434,95 @@ def create_with(**changes):
     return {"json": {**VALID_CREATE, **changes}}
 
 
+def proofs_of(share, access=None, password=None):
+    return {"headers": proof_headers(access or share.access_token, password)}
+
+
 # (case, request built from the scene, expected status, expected subset of the JSON body)
 REFUSALS = [
-    ("status: unknown id", lambda s: ("get", share_url(UNKNOWN_ID), {}), 404, {}),
-    ("status: still uploading", lambda s: ("get", share_url(s.uploading.id), {}), 409, {}),
-    ("status: consumed", lambda s: ("get", share_url(s.consumed.id), {}), 410, {}),
-    ("status: deleted", lambda s: ("get", share_url(s.deleted.id), {}), 410, {}),
+    ("status: unknown id", lambda s: ("get", share_url(UNKNOWN_ID), {}),
+     404, {"code": "not_found"}),
+    ("status: still uploading", lambda s: ("get", share_url(s.uploading.id), {}),
+     409, {"code": "not_ready"}),
+    ("status: consumed", lambda s: ("get", share_url(s.consumed.id), {}),
+     410, {"code": "consumed"}),
+    ("status: deleted", lambda s: ("get", share_url(s.deleted.id), {}), 410, {"code": "deleted"}),
     ("create: garbage JSON", lambda s: ("post", "/api/v1/shares", {
-        "data": b"{not json", "content_type": "application/json"}), 400, {}),
+        "data": b"{not json", "content_type": "application/json"}),
+     400, {"code": "invalid_request"}),
     ("create: JSON array", lambda s: ("post", "/api/v1/shares", {"json": [VALID_CREATE]}),
-     400, {}),
+     400, {"code": "invalid_request"}),
     ("create: wrong content type", lambda s: ("post", "/api/v1/shares", {
-        "data": json.dumps(VALID_CREATE), "content_type": "text/plain"}), 415, {}),
+        "data": json.dumps(VALID_CREATE), "content_type": "text/plain"}),
+     415, {"code": "invalid_request"}),
     ("create: unknown field", lambda s: ("post", "/api/v1/shares", create_with(
-        name="secret.pdf")), 400, {}),
+        name="secret.pdf")), 400, {"code": "invalid_request"}),
     ("create: size above the configured limit", lambda s: ("post", "/api/v1/shares",
                                                            create_with(size=8 * 1024 * 1024 + 1)),
-     400, {}),
+     400, {"code": "invalid_request"}),
     ("create: body too large", lambda s: ("post", "/api/v1/shares", {
-        "data": b" " * 70_000, "content_type": "application/json"}), 413, {}),
+        "data": b" " * 70_000, "content_type": "application/json"}), 413, {"code": "too_large"}),
     ("chunk: no owner token", lambda s: ("put", chunk_url(s.uploading), {"data": b"x"}),
-     401, {}),
+     403, {"code": "owner_token_invalid"}),
     ("chunk: someone else's owner token", lambda s: ("put", chunk_url(s.uploading), {
-        "data": b"x", "headers": owner_of(s.ready)}), 403, {}),
+        "data": b"x", "headers": owner_of(s.ready)}), 403, {"code": "owner_token_invalid"}),
     ("chunk: index past the end", lambda s: ("put", chunk_url(s.uploading, 3), {
-        "data": b"x", "headers": owner_of(s.uploading)}), 400, {}),
+        "data": b"x", "headers": owner_of(s.uploading)}), 400, {"code": "invalid_request"}),
     ("chunk: wrong length", lambda s: ("put", chunk_url(s.uploading, 0), {
-        "data": b"x" * 1000, "headers": owner_of(s.uploading)}), 400, {}),
+        "data": b"x" * 1000, "headers": owner_of(s.uploading)}), 400, {"code": "invalid_request"}),
     ("chunk: body shorter than Content-Length", lambda s: ("put", chunk_url(s.uploading, 0), {
         "input_stream": io.BytesIO(b"x" * 10), "headers": owner_of(s.uploading),
-        "environ_overrides": {"CONTENT_LENGTH": str(64 * 1024)}}), 400, {}),
+        "environ_overrides": {"CONTENT_LENGTH": str(64 * 1024)}}),
+     400, {"code": "invalid_request"}),
     ("chunk: above the chunk size", lambda s: ("put", chunk_url(s.uploading, 0), {
-        "data": b"x" * (64 * 1024 + 1), "headers": owner_of(s.uploading)}), 413, {}),
+        "data": b"x" * (64 * 1024 + 1), "headers": owner_of(s.uploading)}),
+     413, {"code": "too_large"}),
     ("chunk: no Content-Length", lambda s: ("put", chunk_url(s.uploading, 0), {
         "input_stream": io.BytesIO(b"x" * 1000),
-        "headers": {**owner_of(s.uploading), "Transfer-Encoding": "chunked"}}), 411, {}),
+        "headers": {**owner_of(s.uploading), "Transfer-Encoding": "chunked"}}),
+     411, {"code": "invalid_request"}),
     ("chunk: negative index", lambda s: ("put", chunk_url(s.uploading, -1), {
         "data": b"x", "headers": owner_of(s.uploading),
-        "operation": ("/api/v1/shares/{id}/chunks/{index}", "put")}), 404, {}),
+        "operation": ("/api/v1/shares/{id}/chunks/{index}", "put")}), 404, {"code": "not_found"}),
     ("chunk: share already finalized", lambda s: ("put", chunk_url(s.ready), {
-        "data": b"x" * 1000, "headers": owner_of(s.ready)}), 409, {}),
+        "data": b"x" * 1000, "headers": owner_of(s.ready)}), 409, {"code": "not_uploading"}),
     ("chunk: share deleted", lambda s: ("put", chunk_url(s.deleted), {
-        "data": b"x" * 1000, "headers": owner_of(s.deleted)}), 409, {}),
+        "data": b"x" * 1000, "headers": owner_of(s.deleted)}), 409, {"code": "not_uploading"}),
     ("finalize: incomplete", lambda s: ("post", share_url(s.uploading.id, "/finalize"), {
-        "headers": owner_of(s.uploading)}), 409, {"missing": [0, 2]}),
+        "headers": owner_of(s.uploading)}), 409, {"missing": [0, 2], "code": "upload_incomplete"}),
     ("finalize: someone else's owner token", lambda s: (
         "post", share_url(s.uploading.id, "/finalize"), {"headers": owner_of(s.ready)}),
-     403, {}),
+     403, {"code": "owner_token_invalid"}),
     ("finalize: consumed", lambda s: ("post", share_url(s.consumed.id, "/finalize"), {
-        "headers": owner_of(s.consumed)}), 409, {}),
+        "headers": owner_of(s.consumed)}), 409, {"code": "not_uploading"}),
     ("finalize: unknown id", lambda s: ("post", share_url(UNKNOWN_ID, "/finalize"), {
-        "headers": owner_of(s.ready)}), 404, {}),
+        "headers": owner_of(s.ready)}), 404, {"code": "not_found"}),
     ("claim: wrong proof", lambda s: ("post", share_url(s.ready.id, "/claim"), {
-        "headers": bearer(SOME_TOKEN)}), 403, {"attempts_left": 4}),
+        "headers": bearer(SOME_TOKEN)}), 403, {"code": "proof_invalid"}),
     ("claim: still uploading", lambda s: ("post", share_url(s.uploading.id, "/claim"), {
-        "headers": bearer(s.uploading.auth_token)}), 409, {}),
+        "headers": bearer(s.uploading.access_token)}), 409, {"code": "not_ready"}),
     ("claim: consumed", lambda s: ("post", share_url(s.consumed.id, "/claim"), {
-        "headers": bearer(s.consumed.auth_token)}), 410, {}),
+        "headers": bearer(s.consumed.access_token)}), 410, {"code": "consumed"}),
     ("claim: deleted", lambda s: ("post", share_url(s.deleted.id, "/claim"), {
-        "headers": bearer(s.deleted.auth_token)}), 410, {}),
+        "headers": bearer(s.deleted.access_token)}), 410, {"code": "deleted"}),
     ("claim: unknown id", lambda s: ("post", share_url(UNKNOWN_ID, "/claim"), {
-        "headers": bearer(SOME_TOKEN)}), 404, {}),
+        "headers": bearer(SOME_TOKEN)}), 404, {"code": "not_found"}),
     ("content: made-up ticket", lambda s: ("get", share_url(s.ready.id, "/content"), {
-        "headers": bearer(SOME_TOKEN)}), 403, {}),
+        "headers": bearer(SOME_TOKEN)}), 403, {"code": "ticket_invalid"}),
     ("content: ticket of another share", lambda s: ("get", share_url(s.consumed.id, "/content"),
-                                                    {"headers": bearer(s.ticket)}), 403, {}),
+                                                    {"headers": bearer(s.ticket)}),
+     403, {"code": "ticket_invalid"}),
     ("content: share deleted mid-claim", lambda s: ("get", share_url(s.deleted.id, "/content"),
                                                     {"headers": bearer(s.deleted_ticket)}),
-     410, {}),
+     410, {"code": "deleted"}),
     ("owner: someone else's owner token", lambda s: ("get", share_url(s.ready.id, "/owner"), {
-        "headers": owner_of(s.uploading)}), 403, {}),
+        "headers": owner_of(s.uploading)}), 403, {"code": "owner_token_invalid"}),
     ("owner: unknown id", lambda s: ("get", share_url(UNKNOWN_ID, "/owner"), {
-        "headers": owner_of(s.ready)}), 404, {}),
+        "headers": owner_of(s.ready)}), 404, {"code": "not_found"}),
     ("delete: someone else's owner token", lambda s: ("delete", share_url(s.ready.id), {
-        "headers": owner_of(s.consumed)}), 403, {}),
+        "headers": owner_of(s.consumed)}), 403, {"code": "owner_token_invalid"}),
     ("delete: unknown id", lambda s: ("delete", share_url(UNKNOWN_ID), {
-        "headers": owner_of(s.ready)}), 404, {}),
+        "headers": owner_of(s.ready)}), 404, {"code": "not_found"}),
 ]
 
 
@@ -486,6 +534,7 @@ def test_refusals_match_the_document(api, people, scene, build, status, expected
     assert response.status_code == status, response.get_json()
     assert response.get_json().items() >= expected.items()
     assert people.status(scene.ready.id).get_json()["downloads_left"] == 2, "nothing consumed"
+    assert people.status(scene.protected.id).get_json()["downloads_left"] == 1
 
 
 @pytest.mark.parametrize("byte_range", [
@@ -515,14 +564,20 @@ def test_ranges_are_answered_as_documented(people, byte_range, status, first, la
         assert response.headers["Content-Range"] == f"bytes {first}-{last}/150000"
 
 
+#: Each bearer scheme -> the code of a missing or wrong token of that kind.
+SCHEME_CODES = {"ownerToken": "owner_token_invalid", "accessToken": "proof_invalid",
+                "claimTicket": "ticket_invalid"}
+
+
 @pytest.mark.parametrize("path, method", SECURED, ids=map(operation_id, SECURED))
-def test_secured_operations_answer_401_without_a_bearer_token(api, people, path, method):
+def test_secured_operations_answer_403_without_a_bearer_token(api, people, path, method):
     share = people.ready(size=1000)
     kwargs = plausible_request(path, method)
     kwargs["headers"].pop("Authorization")
     response = api.open(method, fill(path, share.id), **kwargs)
-    assert response.status_code == 401
-    assert "Authorization: Bearer" in response.get_json()["message"]
+    [scheme] = DOCUMENT["paths"][path][method]["security"][0]
+    assert response.status_code == 403
+    assert response.get_json()["code"] == SCHEME_CODES[scheme]
 
 
 @pytest.mark.parametrize("token", ["not-a-token", "A" * 44, "=" * 43])
@@ -659,23 +714,34 @@ def storage_full(redis_client):
 
 
 @pytest.mark.parametrize("step", [
-    "create", "chunk", "finalize", "claim", "wrong proof",
+    "create", "chunk", "finalize", "claim", "wrong password", "wrong password on unlock",
 ])
 def test_full_storage_is_507_where_documented(api, people, storage_full, step):
     uploading = people.create(size=1000)
     complete = people.upload(people.create(size=1000), finalize=False)
     ready = people.ready(size=1000, downloads=2)
     people.claim(ready)
+    protected = people.ready(size=1000, password=True)
     storage_full()
     response = {
         "create": lambda: api.post("/api/v1/shares", json=VALID_CREATE),
         "chunk": lambda: people.put_chunk(uploading, 0),
         "finalize": lambda: people.finalize(complete),
         "claim": lambda: people.claim(ready),
-        "wrong proof": lambda: people.claim(ready, token=SOME_TOKEN),
+        # Counting a wrong password is a write; a wrong access proof writes nothing.
+        "wrong password": lambda: people.claim(protected, password=SOME_TOKEN),
+        "wrong password on unlock": lambda: people.unlock(protected, password=SOME_TOKEN),
     }[step]()
     assert response.status_code == 507
     assert response.get_json()["error"] == "Insufficient Storage"
+    assert response.get_json()["code"] == "storage_full"
+
+
+def test_full_storage_still_answers_proofs_that_need_no_write(people, storage_full):
+    protected = people.ready(size=1000, password=True)
+    storage_full()
+    assert people.unlock(protected).get_json() == {"metadata": protected.metadata}
+    assert people.claim(protected, token=SOME_TOKEN).get_json()["code"] == "proof_invalid"
 
 
 def test_full_storage_still_serves_fetches_and_owner_views(people, storage_full):

@@ -9,9 +9,13 @@ from tests.sharing import b64u
 def answers(sharing, client):
     """One answer of every kind: JSON, streamed content, errors, health, OpenAPI."""
     share = sharing.ready(size=70_000)
+    protected = sharing.ready(size=1000, password=True, downloads=2)
     ticket = sharing.claim(share).get_json()["ticket"]
     return {
         "status": sharing.status(share.id),
+        "unlock": sharing.unlock(protected),
+        "claim": sharing.claim(protected),
+        "wrong_password": sharing.unlock(protected, password=b64u(b"w" * 32)),
         "content": sharing.fetch(share.id, ticket, "bytes=0-9"),
         "owner": sharing.owner(share),
         "not_found": sharing.status(b64u(b"\0" * 16)),
@@ -31,7 +35,8 @@ EXPECTED = {
 
 
 @pytest.mark.parametrize("name", [
-    "status", "content", "owner", "not_found", "bad_json", "healthz", "config", "unknown_page",
+    "status", "unlock", "claim", "wrong_password", "content", "owner", "not_found", "bad_json",
+    "healthz", "config", "unknown_page",
 ])
 def test_every_answer_carries_the_security_headers(answers, name):
     headers = answers[name].headers
