@@ -38,10 +38,11 @@
       },
       body: body === undefined ? undefined : JSON.stringify(body),
     })).json();
-    const authToken = crypto.getRandomValues(new Uint8Array(32));
-    const verifier = new Uint8Array(await crypto.subtle.digest('SHA-256', authToken));
+    // A protocol v2 share without a password: the access token is the claim's one proof.
+    const accessToken = crypto.getRandomValues(new Uint8Array(32));
+    const verifier = new Uint8Array(await crypto.subtle.digest('SHA-256', accessToken));
     const share = await json('/shares', null, {
-      version: 1, size: total, expires_in: 3600, downloads: 1, verifier: b64u(verifier),
+      version: 2, size: total, expires_in: 3600, downloads: 1, verifier: b64u(verifier),
       metadata: b64u(crypto.getRandomValues(new Uint8Array(64))), password: null,
     });
     const size = share.chunk_size;
@@ -61,7 +62,7 @@
     }));
     const up = (performance.now() - started) / 1000;
     await json(`/shares/${share.id}/finalize`, share.owner_token);
-    const { ticket } = await json(`/shares/${share.id}/claim`, b64u(authToken));
+    const { ticket } = await json(`/shares/${share.id}/claim`, b64u(accessToken));
     started = performance.now();
     const reader = (await call(`/shares/${share.id}/content`, { headers: { Authorization: `Bearer ${ticket}` } })).body.getReader();
     let received = 0;

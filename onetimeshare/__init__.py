@@ -4,4 +4,4 @@ Everything here runs on the sender's or recipient's machine; the server never im
 never sees a key. `docs/protocol.md` is the contract this package implements.
 """
 
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = 2

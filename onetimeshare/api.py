@@ -1,61 +1,22 @@
 """Talk to a OneTimeShare server's HTTP API, and only that.
 
-Every call maps a non-2xx answer to a typed `ApiError` subclass, so callers (the transfer logic,
-the CLI) can say "already opened" or "wrong password" without reading status codes. Tokens go
-in `Authorization` headers, never in URLs.
+Every call turns a refusal into the typed error its stable `code` names (`errors.API_ERRORS`),
+and a network failure into `ServerUnavailable`, so callers (the transfer logic, the CLI) branch on
+classes, never on status numbers or English messages. Tokens and proofs go in headers, never in
+URLs: `Authorization: Bearer` carries the link's access proof (or an owner token, a claim ticket,
+an upload token), `X-Password-Proof` the password proof.
 """
 
 import contextlib
 
 import httpx
 
-from .errors import OneTimeShareError
+from .encoding import b64u_encode
+from .errors import NETWORK_CODE, ServerUnavailable, api_error
 
 API_PREFIX = "/api/v1"
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
-
-
-class ApiError(OneTimeShareError):
-    """The server refused a request; `status` and the server's `message` say why.
-
-    `retry_after` holds the seconds of a `Retry-After` header (429, 503), else None.
-    """
-
-    def __init__(self, status, message, body=None, retry_after=None):
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.body = body or {}
-        self.retry_after = retry_after
-
-
-class NotFound(ApiError):
-    """404: no such share, or it expired."""
-
-
-class Gone(ApiError):
-    """410: already opened (or deleted by its sender)."""
-
-
-class Forbidden(ApiError):
-    """403: wrong proof (wrong password), owner token or claim ticket."""
-
-
-class TooManyAttempts(ApiError):
-    """429: too many wrong proofs on this share for now, or too many requests from this address."""
-
-
-class ClaimsLocked(TooManyAttempts):
-    """429 from a claim: the share is locked after wrong proofs (or this address claims too
-    often); nothing was consumed, and `retry_after` says when to try again."""
-
-
-class Unavailable(ApiError):
-    """503 or 507: the server cannot store or serve right now; try later."""
-
-
-_ERRORS = {403: Forbidden, 404: NotFound, 410: Gone, 429: TooManyAttempts, 503: Unavailable,
-           507: Unavailable}
+PASSWORD_PROOF_HEADER = "X-Password-Proof"
 
 
 def raise_for_answer(response):
@@ -64,13 +25,33 @@ def raise_for_answer(response):
         return
     try:
         body = response.json()
-        message = body.get("message") or response.reason_phrase
-    except (ValueError, AttributeError):
-        body, message = {}, f"HTTP {response.status_code} {response.reason_phrase}"
+        if not isinstance(body, dict):
+            raise ValueError("not an object")
+    except ValueError:
+        body = {}
+    code = body.get("code") if isinstance(body.get("code"), str) else None
+    message = body.get("message") if isinstance(body.get("message"), str) else None
+    message = message or f"HTTP {response.status_code} {response.reason_phrase}"
     retry_after = response.headers.get("Retry-After", "")
     retry_after = int(retry_after) if retry_after.isdigit() else None
-    raise _ERRORS.get(response.status_code, ApiError)(response.status_code, message, body,
-                                                      retry_after)
+    raise api_error(response.status_code, code, message, body, retry_after)
+
+
+def network_error(error: httpx.TransportError) -> ServerUnavailable:
+    """Return the ServerUnavailable for a failure that never got an answer."""
+    if isinstance(error, httpx.TimeoutException):
+        message = f"the server did not answer in time ({error or type(error).__name__})"
+    else:
+        message = f"cannot talk to the server: {error or type(error).__name__}"
+    return ServerUnavailable(None, NETWORK_CODE, message)
+
+
+def proof_headers(access_token: bytes, password_token: bytes | None = None) -> dict:
+    """Return the headers that prove the link's secret (and, with a password, the password)."""
+    headers = _bearer(b64u_encode(access_token))
+    if password_token is not None:
+        headers[PASSWORD_PROOF_HEADER] = b64u_encode(password_token)
+    return headers
 
 
 def _bearer(token):
@@ -78,10 +59,15 @@ def _bearer(token):
 
 
 class ShareApi:
-    """The API of one server; a thin, typed layer over an httpx client."""
+    """The API of one server; a thin, typed layer over an httpx client.
 
-    def __init__(self, base_url, *, timeout=DEFAULT_TIMEOUT, transport=None):
+    `upload_token`, when given, goes with `create` only: servers open to the internet may take
+    new shares only from holders of such a token; every other route ignores it.
+    """
+
+    def __init__(self, base_url, *, timeout=DEFAULT_TIMEOUT, transport=None, upload_token=None):
         self.base_url = base_url.rstrip("/")
+        self.upload_token = upload_token or None
         self.http = httpx.Client(base_url=self.base_url + API_PREFIX, timeout=timeout,
                                  transport=transport, follow_redirects=False)
 
@@ -95,17 +81,21 @@ class ShareApi:
         self.close()
 
     def _call(self, method, path, **kwargs):
-        response = self.http.request(method, path, **kwargs)
+        try:
+            response = self.http.request(method, path, **kwargs)
+        except httpx.TransportError as error:
+            raise network_error(error) from error
         raise_for_answer(response)
         return response
 
     def config(self):
-        """Return the server's limits (chunk size, largest share, expiry, downloads)."""
+        """Return the server's limits (chunk size, largest share, expiry, downloads, ...)."""
         return self._call("GET", "/config").json()
 
     def create(self, **fields):
         """Create a share; return the server's answer (id, owner_token, chunk_size, ...)."""
-        return self._call("POST", "/shares", json=fields).json()
+        headers = _bearer(self.upload_token) if self.upload_token else {}
+        return self._call("POST", "/shares", json=fields, headers=headers).json()
 
     def put_chunk(self, share_id, owner_token, index, data):
         """Upload chunk `index`; safe to repeat."""
@@ -120,27 +110,38 @@ class ShareApi:
         """Return the share's public status; consumes nothing."""
         return self._call("GET", f"/shares/{share_id}").json()
 
-    def claim(self, share_id, auth_token):
-        """Claim one download with the proof; return the ticket and layout."""
-        try:
-            response = self._call("POST", f"/shares/{share_id}/claim",
-                                  headers=_bearer(auth_token))
-        except TooManyAttempts as locked:
-            raise ClaimsLocked(locked.status, locked.message, locked.body,
-                               locked.retry_after) from None
-        return response.json()
+    def unlock(self, share_id, access_token, password_token=None):
+        """Return the share's encrypted metadata for valid proofs; consumes nothing.
+
+        A wrong password proof is counted against the share (WrongPassword); a missing one
+        raises PasswordRequired and counts nothing.
+        """
+        return self._call("POST", f"/shares/{share_id}/unlock",
+                          headers=proof_headers(access_token, password_token)).json()
+
+    def claim(self, share_id, access_token, password_token=None):
+        """Claim one download with the proofs; return the ticket, layout and metadata."""
+        return self._call("POST", f"/shares/{share_id}/claim",
+                          headers=proof_headers(access_token, password_token)).json()
 
     @contextlib.contextmanager
     def content(self, share_id, ticket, start=0):
-        """Yield an open streamed response of the ciphertext from byte `start` on."""
+        """Yield (response, pieces): the streamed ciphertext from byte `start` on.
+
+        Iterating `pieces` raises ServerUnavailable when the connection breaks mid-body.
+        """
         headers = _bearer(ticket)
         if start:
             headers["Range"] = f"bytes={start}-"
-        with self.http.stream("GET", f"/shares/{share_id}/content", headers=headers) as response:
-            if not response.is_success:
-                response.read()
-                raise_for_answer(response)
-            yield response
+        try:
+            with self.http.stream("GET", f"/shares/{share_id}/content",
+                                  headers=headers) as response:
+                if not response.is_success:
+                    response.read()
+                    raise_for_answer(response)
+                yield response, _pieces(response)
+        except httpx.TransportError as error:
+            raise network_error(error) from error
 
     def owner(self, share_id, owner_token):
         """Return the owner's view: state, when it was opened, chunks received."""
@@ -149,3 +150,11 @@ class ShareApi:
     def delete(self, share_id, owner_token):
         """Delete the share now."""
         self._call("DELETE", f"/shares/{share_id}", headers=_bearer(owner_token))
+
+
+def _pieces(response):
+    """Yield the body as the bytes arrive; a broken connection becomes ServerUnavailable."""
+    try:
+        yield from response.iter_raw()
+    except httpx.TransportError as error:
+        raise network_error(error) from error

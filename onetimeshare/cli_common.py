@@ -1,7 +1,9 @@
 """What every `onetimeshare` subcommand shares: exit codes, settings, passwords, durations.
 
 Failures become a `CliError` with one of the documented exit codes (docs/cli.md) and a one-line
-message; `exit_for` gives the code and message for the library's and httpx's exceptions.
+message; `exit_for` gives the code and message for the library's errors through one table,
+`EXIT_CODES`, keyed by the server's stable code where it says more than the class, else by
+the class of `errors.py`'s tree.
 """
 
 import getpass
@@ -13,15 +15,34 @@ from enum import IntEnum
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import httpx
-
-from .api import ApiError, ClaimsLocked, Forbidden, Gone, NotFound
-from .errors import IntegrityError, OneTimeShareError, ProtocolError, UnsupportedVersion
+from .errors import (
+    ApiError,
+    BadRequest,
+    ContentChanged,
+    DecryptionError,
+    Gone,
+    LinkError,
+    Locked,
+    NotFound,
+    NotReady,
+    OneTimeShareError,
+    PasswordRequired,
+    ProofRejected,
+    ProtocolError,
+    RateLimited,
+    ServerUnavailable,
+    StateError,
+    StorageFull,
+    UnsupportedVersion,
+    UploadTokenRequired,
+    WrongPassword,
+)
 from .links import Link, parse_link
-from .transfer import ClaimLost, DownloadFailed, ShareInfo, unlock_share
+from .transfer import ShareInfo, open_share, password_params
 
 PASSWORD_ENV = "ONETIMESHARE_PASSWORD"
 SERVER_ENV = "ONETIMESHARE_SERVER"
+UPLOAD_TOKEN_ENV = "ONETIMESHARE_UPLOAD_TOKEN"
 APP_DIR = "onetimeshare"
 
 
@@ -49,41 +70,86 @@ class CliError(Exception):
         self.message = message
 
 
+# The one table from failures to exit codes: a server code first (where it says more than its
+# class), then the class or its nearest ancestor in errors.py's tree, then OSError.
+EXIT_CODES: dict[str | type, Exit] = {
+    "ticket_invalid": Exit.SERVER,  # the claim lapsed mid-download: a transfer failure
+    "proof_invalid": Exit.INTEGRITY,  # the link's secret is not this share's: a damaged link
+    LinkError: Exit.USAGE,
+    NotFound: Exit.NOT_FOUND,
+    NotReady: Exit.NOT_FOUND,
+    Gone: Exit.GONE,
+    PasswordRequired: Exit.PASSWORD,
+    WrongPassword: Exit.PASSWORD,
+    Locked: Exit.PASSWORD,
+    ProofRejected: Exit.PASSWORD,
+    UploadTokenRequired: Exit.USAGE,
+    RateLimited: Exit.SERVER,
+    StorageFull: Exit.SERVER,
+    ServerUnavailable: Exit.SERVER,
+    BadRequest: Exit.SERVER,
+    ApiError: Exit.SERVER,
+    DecryptionError: Exit.INTEGRITY,
+    UnsupportedVersion: Exit.SERVER,
+    ProtocolError: Exit.SERVER,
+    ContentChanged: Exit.LOCAL_IO,
+    StateError: Exit.LOCAL_IO,
+    OneTimeShareError: Exit.FAILURE,
+    OSError: Exit.LOCAL_IO,
+}
+
+# What to tell people for a server code, instead of the server's English sentence.
+MESSAGES = {
+    "not_found": "no such share: the link is wrong, or the share expired",
+    "consumed": "this link was already opened (all its downloads are used)",
+    "deleted": "this share was deleted by its sender",
+    "not_ready": "this share is still being uploaded; try again in a moment",
+    "not_uploading": "this share no longer takes uploads: it was finalized, opened or deleted",
+    "proof_invalid": "the server does not accept this link's key: the link is damaged "
+                     "(nothing was consumed)",
+    "password_required": "this share is protected by a password and none was given",
+    "password_invalid": "wrong password (nothing was consumed)",
+    "locked": "too many wrong passwords: this share is locked for now (nothing was consumed)",
+    "ticket_invalid": "the claim lapsed before the download finished",
+    "upload_token_required": f"this server takes new shares only with an upload token from its "
+                             f"operator: set {UPLOAD_TOKEN_ENV}, or upload_token in the config "
+                             f"file",
+    "upload_token_invalid": f"the server refused the upload token ({UPLOAD_TOKEN_ENV} or "
+                            f"upload_token in the config file): ask its operator for a valid one",
+    "storage_full": "the server's storage is full; try later or ask its operator",
+}
+
+
 def exit_for(error: BaseException) -> tuple[Exit, str]:
     """Return the exit code and message for a failure the command did not handle itself."""
     if isinstance(error, CliError):
         return error.code, error.message
+    code = EXIT_CODES.get(getattr(error, "code", None)) if isinstance(error, ApiError) else None
+    if code is None:
+        ancestor = next((cls for cls in type(error).__mro__ if cls in EXIT_CODES), None)
+        code = EXIT_CODES[ancestor] if ancestor else Exit.FAILURE
+    return code, _message(error, code)
+
+
+def _message(error: BaseException, code: Exit) -> str:
     if isinstance(error, ApiError):
+        message = MESSAGES.get(error.code) or error.message
+        if isinstance(error, WrongPassword) and error.attempts_left == 0:
+            message += "; the share is now locked for a while"
+        elif isinstance(error, WrongPassword) and error.attempts_left is not None:
+            message += f"; {error.attempts_left} attempt(s) left before the share locks"
         later = f" (try again in {error.retry_after} s)" if error.retry_after else ""
-        return _api_exit(error), error.message + later
-    if isinstance(error, httpx.TimeoutException):
-        return Exit.SERVER, f"the server did not answer in time ({error})"
-    if isinstance(error, httpx.HTTPError):
-        return Exit.SERVER, f"cannot talk to the server: {error or type(error).__name__}"
-    if isinstance(error, IntegrityError):
-        return Exit.INTEGRITY, f"{error}; nothing was kept"
-    if isinstance(error, UnsupportedVersion | DownloadFailed):
-        return Exit.SERVER, str(error)
-    if isinstance(error, ProtocolError):
-        return Exit.INTEGRITY, f"malformed content: {error}"
-    if isinstance(error, OSError):
+        return message + later
+    if isinstance(error, DecryptionError):
+        return f"{error}; nothing was kept"
+    if isinstance(error, ProtocolError) and not isinstance(error, UnsupportedVersion):
+        return f"the server broke the protocol: {error}"
+    if isinstance(error, OSError) and not isinstance(error, OneTimeShareError):
         where = f"{error.filename}: " if error.filename else ""
-        return Exit.LOCAL_IO, f"{where}{error.strerror or error}"
-    if isinstance(error, OneTimeShareError):
-        return Exit.FAILURE, str(error)
-    return Exit.FAILURE, f"unexpected {type(error).__name__}: {error}"
-
-
-def _api_exit(error: ApiError) -> Exit:
-    if isinstance(error, ClaimLost):
-        return Exit.SERVER  # the claim lapsed mid-download: a transfer failure, not a password
-    if isinstance(error, NotFound) or error.status == 409:
-        return Exit.NOT_FOUND
-    if isinstance(error, Gone):
-        return Exit.GONE
-    if isinstance(error, Forbidden | ClaimsLocked):
-        return Exit.PASSWORD
-    return Exit.SERVER  # Unavailable, a rate limit (429 elsewhere than a claim), any other
+        return f"{where}{error.strerror or error}"
+    if code == Exit.FAILURE and not isinstance(error, OneTimeShareError):
+        return f"unexpected {type(error).__name__}: {error}"
+    return str(error)
 
 
 # Settings: XDG directories, the config file, the server to send to.
@@ -103,7 +169,7 @@ def state_path() -> Path:
     return xdg_dir("XDG_STATE_HOME", ".local/state") / "shares.json"
 
 
-_CONFIG_KEYS = {"server": str, "expires": str, "downloads": int}
+_CONFIG_KEYS = {"server": str, "expires": str, "downloads": int, "upload_token": str}
 
 
 def load_config() -> dict:
@@ -138,6 +204,11 @@ def resolve_server(option: str | None, config: dict) -> str:
     if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
         raise CliError(Exit.USAGE, f"the server must be an http:// or https:// URL: {server!r}")
     return server.rstrip("/")
+
+
+def resolve_upload_token(config: dict) -> str | None:
+    """Return the upload token: $ONETIMESHARE_UPLOAD_TOKEN, then the config file, else None."""
+    return os.environ.get(UPLOAD_TOKEN_ENV) or config.get("upload_token") or None
 
 
 _DURATION = re.compile(r"(\d+)([smhdw])")
@@ -200,37 +271,52 @@ def parse_link_argument(text: str) -> Link:
     """Parse a share link given on the command line; CliError(USAGE) when it is malformed."""
     try:
         return parse_link(text)
-    except ProtocolError as error:
+    except LinkError as error:
         raise CliError(Exit.USAGE, f"not a share link: {error}") from None
 
 
-def unlock(link: Link, status: dict, password_env: str | None = None, *, ask: bool = True,
+def unlock(api, link: Link, status: dict, password_env: str | None = None, *, ask: bool = True,
            quiet: bool = False) -> ShareInfo | None:
-    """Derive the keys and decrypt the metadata, getting the password if the share has one.
+    """Open the share (decrypt what it is), getting the password if it has one; claim nothing.
 
     The password comes from --password-env, then $ONETIMESHARE_PASSWORD, then (when `ask`) the
-    terminal, with three tries: a wrong one fails locally, on the metadata, so guessing costs no
-    download and no server attempt. Returns None when a password is needed but none is at hand
-    and `ask` is false.
+    terminal. For a v2 share the server checks it (unlock step) and counts a wrong one: on a
+    terminal we ask again, showing the attempts left, until it is right or the share locks. A
+    v1 share is checked on this machine (three tries). Returns None when a password is needed
+    but none is at hand and `ask` is false.
     """
-    if not status.get("password"):
-        try:
-            return unlock_share(link, status)
-        except IntegrityError:
-            raise CliError(Exit.INTEGRITY, "the link's key does not open this share: the link "
-                                           "is damaged, or the share was altered") from None
+    if password_params(status) is None:
+        return _open(api, link, status, None)
     given = password_from_env(password_env)
     if given is None and not ask:
         return None
-    tries = 1 if given is not None else 3
-    for attempt in range(1, tries + 1):
+    tries = 3 if status.get("version") == 1 else None  # v2: the server's count decides
+    attempt = 0
+    while True:
+        attempt += 1
         password = given if given is not None else prompt_password("Password: ")
         try:
-            return unlock_share(link, status, password)
-        except IntegrityError:
-            if attempt < tries:
-                say("Wrong password; try again.", quiet)
-    raise CliError(Exit.PASSWORD, "wrong password (nothing was consumed)")
+            return _open(api, link, status, password)
+        except WrongPassword as wrong:
+            if given is not None or wrong.attempts_left == 0:
+                raise
+            left = wrong.attempts_left
+            more = f" ({left} attempt(s) left before the share locks)" if left else ""
+            say(f"Wrong password; nothing was consumed{more}. Try again.", quiet)
+        except CliError as error:
+            if error.code != Exit.PASSWORD or given is not None or not tries or attempt >= tries:
+                raise
+            say("Wrong password; try again.", quiet)
+
+
+def _open(api, link, status, password) -> ShareInfo:
+    try:
+        return open_share(api, link, password, status=status)
+    except DecryptionError:
+        if password is not None and status.get("version") == 1:
+            raise CliError(Exit.PASSWORD, "wrong password (nothing was consumed)") from None
+        raise CliError(Exit.INTEGRITY, "the link's key does not open this share: the link "
+                                       "is damaged, or the share was altered") from None
 
 
 def say(message: str, quiet: bool = False):

@@ -47,14 +47,19 @@ def run(args) -> Exit:
     link = parse_link_argument(args.link)
     with ShareApi(link.base_url) as api:
         status = api.status(link.share_id)
-        info = unlock(link, status, args.password_env, quiet=args.quiet)
+        if status.get("password"):
+            say("This share is protected by a password; its name and size show once the "
+                "password is right. Nothing is consumed until then.", args.quiet)
+        info = unlock(api, link, status, args.password_env, quiet=args.quiet)
         metadata = info.metadata
         name = metadata.get("name") if isinstance(metadata.get("name"), str) else DEFAULT_NAME
         say(_describe(name, metadata, status), args.quiet)
         sink = _sink(args, name, metadata, status)
+        # Plaintext bytes where the metadata says how many (always in v2), else ciphertext.
+        size = metadata.get("size")
+        total = size if isinstance(size, int) and not isinstance(size, bool) else status["size"]
         try:
-            with Progress(name, status["size"], enabled=False if args.quiet else None
-                          ) as progress:
+            with Progress(name, total, enabled=False if args.quiet else None) as progress:
                 size = receive(api, info, sink, progress)
             result = sink.commit()
         except BaseException:

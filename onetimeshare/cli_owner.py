@@ -8,7 +8,7 @@ to whatever host a pasted link names.
 
 import re
 
-from .api import ApiError, Forbidden, NotFound, ShareApi
+from .api import ShareApi
 from .cli_common import (
     CliError,
     Exit,
@@ -19,6 +19,7 @@ from .cli_common import (
     unlock,
 )
 from .cli_output import human_size, human_time, print_json, printable
+from .errors import ApiError, NotFound, ProofRejected
 from .state import ShareState
 
 _SHARE_ID = re.compile(r"[A-Za-z0-9_-]{22}")
@@ -73,7 +74,7 @@ def run_status(args) -> Exit:
                 raise
             report.update(state="gone" if code == Exit.GONE else "not_found", message=message)
         else:
-            report.update(_public_report(public, link, args))
+            report.update(_public_report(api, public, link, args))
     if entry is not None:
         report["owner"] = _owner_report(entry, share_id)
         if report["owner"].get("state"):
@@ -85,14 +86,19 @@ def run_status(args) -> Exit:
     return code
 
 
-def _public_report(public, link, args) -> dict:
-    report = {"state": public["state"], "available": True, "size": None,
-              "expires_at": public["expires_at"], "downloads": public["downloads"],
-              "downloads_left": public["downloads_left"], "password": bool(public["password"]),
-              "encrypted_size": public["size"]}
+def _public_report(api, public, link, args) -> dict:
+    """Report what the public status shows; with the link (and password), what the share is.
+
+    For a v2 password share the status holds no metadata: name, kind and size come only from
+    the unlock step, with the password (a wrong one is counted by the server).
+    """
+    report = {"state": public.get("state"), "available": True, "size": None,
+              "version": public.get("version"), "expires_at": public.get("expires_at"),
+              "downloads": public.get("downloads"), "downloads_left": public.get("downloads_left"),
+              "password": bool(public.get("password")), "encrypted_size": public.get("size")}
     if link is None:
         return report
-    info = unlock(link, public, args.password_env, ask=args.password, quiet=args.quiet)
+    info = unlock(api, link, public, args.password_env, ask=args.password, quiet=args.quiet)
     if info is not None:
         metadata = info.metadata
         report.update({key: metadata.get(key) for key in ("name", "kind", "type", "size")})
@@ -105,7 +111,7 @@ def _owner_report(entry, share_id) -> dict:
     with ShareApi(entry["server"]) as api:
         try:
             view = api.owner(share_id, entry["owner_token"])
-        except (NotFound, Forbidden) as refused:
+        except (NotFound, ProofRejected) as refused:
             return {"state": None, "message": refused.message}
     view.pop("id", None)
     view["opened"] = view.get("first_claim_at") is not None
@@ -123,7 +129,8 @@ def _print_status(report):
     if isinstance(report.get("size"), int):
         lines.append(("size", f"{human_size(report['size'])} ({report['size']} bytes)"))
     elif report.get("encrypted_size"):
-        lines.append(("size", f"{human_size(report['encrypted_size'])} encrypted"))
+        # Padded in v2: this says roughly how big, never the exact length.
+        lines.append(("size", f"{human_size(report['encrypted_size'])} encrypted and padded"))
     if isinstance(report.get("files"), list):
         names = ", ".join(printable(item.get("name")) for item in report["files"][:5])
         more = ", ..." if len(report["files"]) > 5 else ""
@@ -132,7 +139,8 @@ def _print_status(report):
         lines.append(("password", "yes" if report["password"] else "no"))
     if report.get("available"):
         lines.append(("expires", human_time(report["expires_at"])))
-        lines.append(("downloads", f"{report['downloads_left']} of {report['downloads']} left"))
+        total = f" of {report['downloads']}" if report.get("downloads") else ""
+        lines.append(("downloads", f"{report['downloads_left']}{total} left"))
     elif report.get("message"):
         lines.append(("link", report["message"]))
     owner = report.get("owner")
@@ -173,7 +181,7 @@ def run_delete(args) -> Exit:
         except NotFound:
             state.remove(share_id)  # expired: the token is of no use any more
             raise
-        except Forbidden:
+        except ProofRejected:
             raise CliError(Exit.NOT_FOUND, f"the server does not accept this machine's owner "
                                            f"token for share {share_id}") from None
     state.remove(share_id)

@@ -17,6 +17,7 @@ from typing import Any
 from . import PROTOCOL_VERSION
 from .api import ShareApi
 from .cli_common import (
+    MESSAGES,
     CliError,
     Exit,
     load_config,
@@ -24,18 +25,18 @@ from .cli_common import (
     password_from_env,
     prompt_password,
     resolve_server,
+    resolve_upload_token,
     say,
     state_path,
 )
 from .cli_output import Progress, human_duration, human_size, print_json
-from .ece import encrypted_size
-from .metadata import encrypt_metadata
+from .ece import padded_size
+from .errors import StateError
+from .metadata import TEXT_TYPE, UNKNOWN_TYPE, encrypt_metadata
 from .spool import EncryptedSpool, copy_exactly
-from .state import ShareState, StateError
+from .state import ShareState
 from .transfer import start_send
 from .zipper import Member, member_info, write_zip, zip_size
-
-NOTE_TYPE = "text/plain;charset=utf-8"
 
 
 def add_parser(commands, common):
@@ -81,13 +82,16 @@ def run(args) -> Exit:
     if downloads < 1:
         raise CliError(Exit.USAGE, "--downloads must be at least 1")
     password = _password(args)
-    with contextlib.ExitStack() as stack, ShareApi(server) as api:
+    upload_token = resolve_upload_token(config)
+    with contextlib.ExitStack() as stack, ShareApi(server, upload_token=upload_token) as api:
         limits = api.config()  # before reading any input: an unreachable server fails fast
+        if limits.get("upload_token_required") and not upload_token:
+            raise CliError(Exit.USAGE, MESSAGES["upload_token_required"])
         payload = _payload(args, stack)
         _check_limits(limits, payload, expires_in, downloads)
-        total = encrypted_size(payload.size)
-        with Progress(payload.metadata["name"], total, enabled=False if args.quiet else None
-                      ) as progress:
+        # The bar counts plaintext bytes: padding is the client's business, not the user's.
+        with Progress(payload.metadata["name"], payload.size,
+                      enabled=False if args.quiet else None) as progress:
             upload = start_send(api, payload.size, payload.metadata, password=password,
                                 expires_in=expires_in, downloads=downloads, progress=progress)
             try:
@@ -148,7 +152,7 @@ def _payload(args, stack) -> Payload:
 
 def _single(name, size, source, label) -> Payload:
     _check_name(name)
-    kind_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
+    kind_type = mimetypes.guess_type(name)[0] or UNKNOWN_TYPE
     metadata = {"kind": "file", "name": name, "type": kind_type, "size": size}
     return Payload(metadata, size, lambda write: copy_exactly(source, write, size, label))
 
@@ -174,7 +178,7 @@ def _note(args, stack) -> Payload:
         size = source.size
     name = args.name or "note.txt"
     _check_name(name)
-    metadata = {"kind": "text", "name": name, "type": NOTE_TYPE, "size": size}
+    metadata = {"kind": "text", "name": name, "type": TEXT_TYPE, "size": size}
     return Payload(metadata, size, lambda write: copy_exactly(source, write, size, "the note"))
 
 
@@ -237,11 +241,13 @@ def _check_limits(limits, payload, expires_in, downloads):
     if downloads > limits["max_downloads"]:
         raise CliError(Exit.USAGE, f"--downloads must be at most {limits['max_downloads']} "
                                    "on this server")
-    if encrypted_size(payload.size) > limits["max_share_bytes"]:
+    if padded_size(payload.size) > limits["max_share_bytes"]:
         raise CliError(Exit.USAGE, f"{human_size(payload.size)} is more than this server takes "
                                    f"({human_size(limits['max_share_bytes'])} encrypted)")
     try:
-        encrypt_metadata(payload.metadata, bytes(32))  # only its length matters here
+        blob = encrypt_metadata(payload.metadata, bytes(32))  # only its length matters here
+        if len(blob) > limits.get("max_metadata_chars", len(blob)):
+            raise ValueError("longer than the server stores")
     except ValueError:
         raise CliError(Exit.USAGE, "too many files or too long names to list in the share: "
                                    "send one archive of them instead") from None

@@ -3,6 +3,9 @@
 The body is cut into records of ``rs`` bytes, each sealed with AES-128-GCM under a nonce bound to
 its position, and the last one marked by delimiter 0x02. Both directions work on a stream and keep
 at most about two records in memory, so a file of any size can be shared from a small machine.
+
+Protocol v2 writers pad the plaintext (RFC 8188 padding, sizes from `padded_length`) so that the
+body size no longer tells a note's exact length; readers accept any padding the RFC allows.
 """
 
 import hashlib
@@ -13,7 +16,7 @@ import struct
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from .errors import IntegrityError, ProtocolError
+from .errors import DecryptionError, ProtocolError
 
 RECORD_SIZE = 65536  # docs/performance.md holds the measurement behind this choice
 TAG_LENGTH = 16
@@ -28,6 +31,8 @@ HEADER_LENGTH = 21  # salt (16) + rs (4) + idlen (1), before the keyid
 MAX_KEYID_LENGTH = 255
 DELIMITER = 0x01
 LAST_DELIMITER = 0x02
+# Protocol v2 pads every plaintext to at least this many bytes, then by Padmé (padded_length).
+MIN_PADDED = 4096
 READ_SIZE = RECORD_SIZE  # per read() in the stream helpers: keeps memory near two records
 
 _CEK_INFO = b"Content-Encoding: aes128gcm\x00\x01"
@@ -35,8 +40,29 @@ _NONCE_INFO = b"Content-Encoding: nonce\x00\x01"
 _HEADER = struct.Struct(">16sIB")
 
 
+def padded_length(length: int) -> int:
+    """Return the length a v2 writer pads a plaintext of ``length`` bytes to (Padmé).
+
+    At least MIN_PADDED, so every note or file below 4 KiB looks the same; above, the length
+    keeps its top bits and rounds the rest up (at most 6.25 % more, 3.1 % from 64 KiB on), so the
+    result reveals at most O(log log n) bits of the length.
+    """
+    if not isinstance(length, int) or isinstance(length, bool) or length < 0:
+        raise ValueError("plaintext length must be an integer >= 0")
+    size = max(length, MIN_PADDED)
+    exponent = size.bit_length() - 1  # floor(log2(size)), exact for integers of any size
+    kept = exponent.bit_length()  # floor(log2(exponent)) + 1
+    step = 1 << (exponent - kept)
+    return -(-size // step) * step
+
+
+def padded_size(length: int, rs: int = RECORD_SIZE) -> int:
+    """Return the body size a v2 writer produces for ``length`` plaintext bytes."""
+    return encrypted_size(padded_length(length), rs)
+
+
 def encrypted_size(plaintext_length: int, rs: int = RECORD_SIZE) -> int:
-    """Return the body size for a plaintext, which senders declare before uploading."""
+    """Return the body size for a (padded) stream length: 21 + length + 17 per record."""
     _check_rs(rs, ValueError)
     if plaintext_length < 0:
         raise ValueError("plaintext length cannot be negative")
@@ -68,11 +94,11 @@ class RecordCipher:
         return self._aead.encrypt(self.nonce(seq), padded, None)
 
     def open(self, seq: int, record: bytes) -> bytes:
-        """Decrypt one record, returning data, delimiter and padding; IntegrityError if forged."""
+        """Decrypt one record, returning data, delimiter and padding; DecryptionError if forged."""
         try:
             return self._aead.decrypt(self.nonce(seq), record, None)
         except InvalidTag:
-            raise IntegrityError(
+            raise DecryptionError(
                 f"record {seq} does not authenticate: damaged data or wrong key"
             ) from None
 
@@ -81,64 +107,85 @@ class Encryptor:
     """Encrypt a plaintext stream piece by piece into one ``aes128gcm`` body.
 
     Call ``update`` with each piece and ``finalize`` once at the end; concatenating their outputs
-    gives the body. The last record must carry delimiter 0x02 and only ``finalize`` knows which
-    record is last, so ``update`` always holds back the final (possibly full) record.
+    gives the body. ``pad_to`` is the length of the padded stream (protocol v2 passes
+    ``padded_length(n)``): the plaintext is followed by zero padding up to it, cut into records
+    of ``rs - 17`` bytes like the data, so a record may hold padding only. Without ``pad_to``
+    nothing is padded (v1 writers, RFC examples); then only ``finalize`` knows which record is
+    last, so ``update`` holds back the final (possibly full) record.
     """
 
     def __init__(
-        self, ikm: bytes, *, salt: bytes | None = None, rs: int = RECORD_SIZE, keyid: bytes = b""
+        self,
+        ikm: bytes,
+        *,
+        salt: bytes | None = None,
+        rs: int = RECORD_SIZE,
+        keyid: bytes = b"",
+        pad_to: int | None = None,
     ) -> None:
         _check_rs(rs, ValueError)
         if len(keyid) > MAX_KEYID_LENGTH:
             raise ValueError(f"keyid is longer than {MAX_KEYID_LENGTH} bytes")
+        if pad_to is not None and (not isinstance(pad_to, int) or pad_to < 0):
+            raise ValueError("pad_to must be a length (an integer >= 0)")
         salt = os.urandom(SALT_LENGTH) if salt is None else bytes(salt)
         self._records = RecordCipher(ikm, salt)
         self._header: bytes | None = _HEADER.pack(salt, rs, len(keyid)) + bytes(keyid)
         self._chunk = _data_per_record(rs)
-        # One fixed buffer holds the pending record and its delimiter. It never changes size, so
-        # no record costs an allocation, and memory stays at one record however data arrives.
+        self._pad_to = pad_to
+        # One fixed buffer holds the pending record, its delimiter and any padding. It never
+        # changes size, so no record costs an allocation, and memory stays at one record.
         self._buffer = bytearray(self._chunk + 1)
         self._fill = 0
         self._seq = 0
+        self._count = 0
         self._finished = False
 
     def update(self, data: bytes) -> bytes:
         """Encrypt more plaintext; return whatever ciphertext is ready (header first)."""
         if self._finished:
             raise ValueError("finalize() was already called")
-        out = self._take_header()
         view = memoryview(data).cast("B")
-        chunk = self._chunk
-        if self._fill:
-            need = chunk - self._fill
-            if len(view) <= need:
-                self._buffer[self._fill : self._fill + len(view)] = view
-                self._fill += len(view)
-                return b"".join(out)
-            # More data follows this record, so it is not the last one.
-            self._buffer[self._fill : chunk] = view[:need]
-            view = view[need:]
-            out.append(self._seal(chunk, last=False))
-        # Seal every full chunk that still has at least one byte after it. Slicing a memoryview
-        # does not copy, which keeps a large update linear in its size.
-        full = max(0, (len(view) - 1) // chunk)
-        for start in range(0, full * chunk, chunk):
-            self._buffer[:chunk] = view[start : start + chunk]
-            out.append(self._seal(chunk, last=False))
-        rest = view[full * chunk :]
-        self._buffer[: len(rest)] = rest
-        self._fill = len(rest)
+        if self._pad_to is not None and self._count + len(view) > self._pad_to:
+            raise ValueError(f"more plaintext than the {self._pad_to} bytes padded to")
+        self._count += len(view)
+        out = self._take_header()
+        chunk, buffer = self._chunk, self._buffer
+        while view:
+            if self._fill == chunk:
+                # More data follows this full record, so it is not the last one.
+                out.append(self._seal(chunk, 0, last=False))
+            take = min(chunk - self._fill, len(view))
+            buffer[self._fill : self._fill + take] = view[:take]
+            self._fill += take
+            view = view[take:]  # slicing a memoryview copies nothing
+            if self._fill == chunk and self._pad_to is not None and not self._is_last():
+                out.append(self._seal(chunk, 0, last=False))
         return b"".join(out)
 
     def finalize(self) -> bytes:
-        """Seal the last record with delimiter 0x02 and return the rest of the body."""
+        """Seal the rest (padding records included), the last with delimiter 0x02."""
         if self._finished:
             raise ValueError("finalize() was already called")
         self._finished = True
         out = self._take_header()
-        # An empty plaintext still gets one record: the delimiter alone marks the end.
-        out.append(self._seal(self._fill, last=True))
-        return b"".join(out)
+        if self._pad_to is None:
+            # An empty plaintext still gets one record: the delimiter alone marks the end.
+            out.append(self._seal(self._fill, 0, last=True))
+            return b"".join(out)
+        chunk = self._chunk
+        while True:
+            # This record covers padded-stream bytes [seq * chunk, end); after the data, padding.
+            end = min((self._seq + 1) * chunk, self._pad_to)
+            padding = end - self._seq * chunk - self._fill
+            last = self._is_last()
+            out.append(self._seal(self._fill, padding, last=last))
+            if last:
+                return b"".join(out)
+
+    def _is_last(self) -> bool:
+        """Tell whether the pending record is the last one of the padded stream."""
+        return (self._seq + 1) * self._chunk >= self._pad_to
 
     def _take_header(self) -> list[bytes]:
         """Start the output list with the header the first time any output is produced."""
@@ -147,10 +194,12 @@ class Encryptor:
         header, self._header = self._header, None
         return [header]
 
-    def _seal(self, size: int, last: bool) -> bytes:
-        """Seal the first ``size`` buffered bytes as a record; writers never add padding."""
-        self._buffer[size] = LAST_DELIMITER if last else DELIMITER
-        record = self._records.seal(self._seq, memoryview(self._buffer)[: size + 1])
+    def _seal(self, size: int, padding: int, last: bool) -> bytes:
+        """Seal ``size`` buffered data bytes, the delimiter and ``padding`` zero bytes."""
+        buffer = self._buffer
+        buffer[size] = LAST_DELIMITER if last else DELIMITER
+        buffer[size + 1 : size + 1 + padding] = bytes(padding)
+        record = self._records.seal(self._seq, memoryview(buffer)[: size + 1 + padding])
         self._seq += 1
         self._fill = 0
         return record
@@ -160,7 +209,7 @@ class Decryptor:
     """Decrypt an ``aes128gcm`` body piece by piece, releasing only authenticated plaintext.
 
     ``update`` returns the plaintext of records that have authenticated and are known not to be
-    the last; ``finalize`` checks the last record and raises IntegrityError if the body was
+    the last; ``finalize`` checks the last record and raises DecryptionError if the body was
     truncated. Until ``finalize`` returns, the output must not be presented as the file. After any
     error the decryptor refuses further use, since its position in the body is no longer known.
     """
@@ -187,18 +236,18 @@ class Decryptor:
             raise
 
     def finalize(self) -> bytes:
-        """Check and decrypt the last record; IntegrityError if the body ended early."""
+        """Check and decrypt the last record; DecryptionError if the body ended early."""
         self._check_open()
         self._state = "failed"  # until proven otherwise, so no path leaves it reusable
         if self._records is None:
-            raise IntegrityError("body ended inside its header: truncated")
+            raise DecryptionError("body ended inside its header: truncated")
         if not self._fill:
-            raise IntegrityError("body ended without its last record: truncated")
+            raise DecryptionError("body ended without its last record: truncated")
         if self._fill < TAG_LENGTH + 1:
-            raise IntegrityError(f"last record is only {self._fill} bytes: truncated")
+            raise DecryptionError(f"last record is only {self._fill} bytes: truncated")
         data, last = self._open(memoryview(self._buffer)[: self._fill])
         if not last:
-            raise IntegrityError("body ended without a record marked last: truncated")
+            raise DecryptionError("body ended without a record marked last: truncated")
         self._state = "finished"
         self._buffer = bytearray()
         return bytes(data)
@@ -263,22 +312,22 @@ class Decryptor:
         """Open a record that more data follows; it must not claim to be the last."""
         data, last = self._open(record)
         if last:
-            raise IntegrityError(f"record {self._seq - 1} is marked last but more data follows")
+            raise DecryptionError(f"record {self._seq - 1} is marked last but more data follows")
         return data
 
     def _open(self, record) -> tuple[memoryview, bool]:
         """Authenticate and decrypt a record; return its data and whether it is marked last."""
         padded = self._records.open(self._seq, record)
         seq, self._seq = self._seq, self._seq + 1
-        # Padding is zero bytes after the delimiter; writers add none, so the common case is the
-        # delimiter in the final position and no scan.
+        # Padding is zero bytes after the delimiter; most records carry none, so the common case
+        # is the delimiter in the final position and no scan.
         end = len(padded) - 1
         if end >= 0 and padded[end] == 0:
             end = len(padded.rstrip(b"\x00")) - 1
         if end < 0:
-            raise IntegrityError(f"record {seq} has no delimiter")
+            raise DecryptionError(f"record {seq} has no delimiter")
         if padded[end] not in (DELIMITER, LAST_DELIMITER):
-            raise IntegrityError(f"record {seq} has an invalid delimiter {padded[end]:#04x}")
+            raise DecryptionError(f"record {seq} has an invalid delimiter {padded[end]:#04x}")
         return memoryview(padded)[:end], padded[end] == LAST_DELIMITER
 
 
@@ -290,9 +339,10 @@ def encrypt_stream(
     rs: int = RECORD_SIZE,
     salt: bytes | None = None,
     read_size: int = READ_SIZE,
+    pad_to: int | None = None,
 ) -> int:
     """Encrypt the binary file ``src`` into ``dst`` as one body; return the bytes written."""
-    encryptor = Encryptor(ikm, salt=salt, rs=rs)
+    encryptor = Encryptor(ikm, salt=salt, rs=rs, pad_to=pad_to)
     written = 0
     while chunk := src.read(read_size):
         written += _write(dst, encryptor.update(chunk))

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from .encoding import b64u_decode, b64u_encode
-from .errors import ProtocolError
+from .errors import LinkError, ProtocolError
 from .keys import SECRET_LENGTH
 
 SHARE_ID_LENGTH = 16  # bytes; 22 characters of base64url
@@ -42,27 +42,38 @@ def build_link(base_url: str, share_id: str, secret: bytes) -> str:
 
 
 def parse_link(link: str) -> Link:
-    """Split a share link into base URL, share id and secret; ProtocolError if malformed.
+    """Split a share link into base URL, share id and secret; LinkError if malformed.
 
     The base URL may carry a path prefix (``https://host/share/s/<id>``) for servers mounted
-    below the root. Surrounding white space, which copy and paste tends to add, is ignored.
+    below the root: it is everything before the last ``/s/``, and the API lives at
+    ``{base}/api/v1``. Surrounding white space, which copy and paste tends to add, is ignored.
+    Refused (protocol.md, "Links"): another scheme, a query string, a path not ending in
+    ``/s/<22 characters>`` (so no trailing slash), no fragment, and a fragment that is not the
+    canonical unpadded base64url of exactly 16 bytes.
     """
+    try:
+        return _parse_link(link)
+    except ProtocolError as error:  # from the base64url decoder
+        raise LinkError(str(error)) from None
+
+
+def _parse_link(link: str) -> Link:
     if not isinstance(link, str):
-        raise ProtocolError("a link must be text")
+        raise LinkError("a link must be text")
     parts = urlsplit(link.strip())
     if parts.scheme.lower() not in _SCHEMES or not parts.netloc:
-        raise ProtocolError("a link must be an http:// or https:// URL")
+        raise LinkError("a link must be an http:// or https:// URL")
     if parts.query:
-        raise ProtocolError("a share link has no query string")
+        raise LinkError("a share link has no query string")
     prefix, marker, share_id = parts.path.rpartition(SHARE_PATH)
     if not marker:
-        raise ProtocolError("a share link's path must end with /s/<id>")
+        raise LinkError("a share link's path must end with /s/<id>")
     check_share_id(share_id)
     if not parts.fragment:
-        raise ProtocolError("the link has no secret after '#'; it may have been cut off")
+        raise LinkError("the link has no secret after '#'; it may have been cut off")
     secret = b64u_decode(parts.fragment)
     if len(secret) != SECRET_LENGTH:
-        raise ProtocolError(f"the link secret must decode to {SECRET_LENGTH} bytes")
+        raise LinkError(f"the link secret must decode to {SECRET_LENGTH} bytes")
     base_url = f"{parts.scheme}://{parts.netloc}{prefix}"
     return Link(base_url=base_url, share_id=share_id, secret=secret)
 

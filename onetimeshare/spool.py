@@ -10,13 +10,10 @@ import os
 import tempfile
 
 from .ece import Decryptor, Encryptor
+from .errors import ContentChanged
 
 READ_SIZE = 1 << 20
 _THROWAWAY_KEY_LENGTH = 16
-
-
-class InputChanged(OSError):
-    """A file's length changed between measuring it and sending it."""
 
 
 class EncryptedSpool:
@@ -85,7 +82,7 @@ class EncryptedSpool:
 
 
 def copy_exactly(source, write, size, label):
-    """Copy exactly `size` bytes from `source` to `write`; InputChanged if it has more or less.
+    """Copy exactly `size` bytes from `source` to `write`; ContentChanged if it has more or less.
 
     A file that grows or shrinks while it is read would otherwise be sent cut or padded.
     """
@@ -93,9 +90,9 @@ def copy_exactly(source, write, size, label):
     while remaining:
         data = source.read(min(READ_SIZE, remaining))
         if not data:
-            raise InputChanged(f"{label} shrank while it was being sent "
+            raise ContentChanged(f"{label} shrank while it was being sent "
                                f"({size - remaining} of {size} bytes)")
         remaining -= len(data)
         write(data)
     if source.read(1):
-        raise InputChanged(f"{label} grew while it was being sent (expected {size} bytes)")
+        raise ContentChanged(f"{label} grew while it was being sent (expected {size} bytes)")

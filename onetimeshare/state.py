@@ -15,13 +15,9 @@ import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
-from .errors import OneTimeShareError
+from .errors import StateError
 
 FORMAT_VERSION = 1
-
-
-class StateError(OneTimeShareError, OSError):
-    """The state file cannot be read or written."""
 
 
 class ShareState:

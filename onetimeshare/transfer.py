@@ -5,33 +5,47 @@ the way up, and one RFC 8188 record on the way down. A dropped connection or a 5
 upload chunk is simply sent again (the server stores chunks idempotently), and a download resumes
 with `Range` from the last ciphertext byte received, while the claim is alive. `send` pulls from
 a readable source; `start_send` returns an `Upload` for producers that push (a zip writer).
+
+New shares are protocol v2 (padded content, access and password proofs). Opening reads v2 and,
+read-only, v1 shares stored before it (protocol.md, "Version 1").
 """
 
 import time
 from dataclasses import dataclass, field
 
-import httpx
-
 from . import PROTOCOL_VERSION
-from .api import ApiError, Forbidden, ShareApi, Unavailable
-from .ece import Decryptor, Encryptor, encrypted_size
+from .api import ShareApi
+from .ece import (
+    HEADER_LENGTH,
+    RECORD_SIZE,
+    TAG_LENGTH,
+    Decryptor,
+    Encryptor,
+    padded_length,
+    padded_size,
+)
 from .encoding import b64u_decode, b64u_encode
-from .errors import OneTimeShareError, ProtocolError, UnsupportedVersion
-from .keys import PasswordParams, derive_keys, new_password_params, new_secret
+from .errors import (
+    NETWORK_CODE,
+    ApiError,
+    ContentChanged,
+    PasswordRequired,
+    ProtocolError,
+    ServerUnavailable,
+    UnsupportedVersion,
+)
+from .keys import PasswordParams, ShareKeys, derive_keys, new_password_params, new_secret
 from .links import Link, build_link, parse_link
-from .metadata import decrypt_metadata, encrypt_metadata
+from .metadata import check_metadata, complete_metadata, decrypt_metadata, encrypt_metadata
 
 READ_SIZE = 1 << 20
 RETRIES = 5
 RETRY_PAUSE_SECONDS = 0.5
 
 
-class PasswordRequired(OneTimeShareError):
-    """The share has a password and none was given."""
-
-
-class DownloadFailed(OneTimeShareError):
-    """The server broke off or garbled a download in a way that resuming cannot fix."""
+# Versions this client opens; it creates PROTOCOL_VERSION only.
+READABLE_VERSIONS = (1, 2)
+_DATA_PER_RECORD = RECORD_SIZE - TAG_LENGTH - 1
 
 
 @dataclass(frozen=True)
@@ -48,7 +62,7 @@ def send(api: ShareApi, source, plaintext_size, metadata, *, password=None, expi
          downloads=1, progress=None) -> SentShare:
     """Encrypt `plaintext_size` bytes read from `source` and upload them as a new share.
 
-    `progress`, if given, is called with the number of ciphertext bytes uploaded so far.
+    `progress`, if given, is called with the number of plaintext bytes uploaded so far.
     """
     upload = start_send(api, plaintext_size, metadata, password=password, expires_in=expires_in,
                         downloads=downloads, progress=progress)
@@ -56,7 +70,7 @@ def send(api: ShareApi, source, plaintext_size, metadata, *, password=None, expi
     while remaining:
         data = source.read(min(READ_SIZE, remaining))
         if not data:
-            raise OneTimeShareError(f"the input ended {remaining} bytes early")
+            raise ContentChanged(f"the input ended {remaining} bytes early")
         remaining -= len(data)
         upload.write(data)
     return upload.close()
@@ -72,13 +86,15 @@ def start_send(api: ShareApi, plaintext_size, metadata, *, password=None, expire
     secret = new_secret()
     params = new_password_params() if password is not None else None
     keys = derive_keys(secret, password, params)
-    size = encrypted_size(plaintext_size)
+    size = padded_size(plaintext_size)
+    metadata = complete_metadata(metadata, plaintext_size)
     fields = {
         "version": PROTOCOL_VERSION, "size": size, "downloads": downloads,
-        "verifier": b64u_encode(keys.verifier),
+        "verifier": b64u_encode(keys.access_verifier),
         "metadata": encrypt_metadata(metadata, keys.metadata_key),
         "password": None if params is None else {
-            "salt": b64u_encode(params.salt), "iterations": params.iterations},
+            "salt": b64u_encode(params.salt), "iterations": params.iterations,
+            "verifier": b64u_encode(keys.password_verifier)},
     }
     if expires_in is not None:
         fields["expires_in"] = expires_in
@@ -100,15 +116,15 @@ class Upload:
         self.expires_at = created["expires_at"]
         self.size = size
         self._secret = secret
-        self._encryptor = Encryptor(content_ikm)
+        self._encryptor = Encryptor(content_ikm, pad_to=padded_length(plaintext_size))
         self._uploader = _ChunkUploader(api, self.share_id, self.owner_token,
-                                        created["chunk_size"], progress)
+                                        created["chunk_size"], plaintext_size, progress)
         self._remaining = plaintext_size
 
     def write(self, data) -> int:
         """Encrypt and upload `data` (whole chunks as soon as they fill); return its length."""
         if len(data) > self._remaining:
-            raise OneTimeShareError("the input is longer than the size declared for the share")
+            raise ContentChanged("the input is longer than the size declared for the share")
         self._remaining -= len(data)
         self._uploader.feed(self._encryptor.update(data))
         return len(data)
@@ -116,10 +132,10 @@ class Upload:
     def close(self) -> SentShare:
         """Upload the last records and finalize the share; return the link and owner token."""
         if self._remaining:
-            raise OneTimeShareError(f"the input ended {self._remaining} bytes early")
+            raise ContentChanged(f"the input ended {self._remaining} bytes early")
         self._uploader.feed(self._encryptor.finalize())
         self._uploader.flush()
-        if self._uploader.sent != self.size:  # only if encrypted_size and Encryptor disagree
+        if self._uploader.sent != self.size:  # only if padded_size and Encryptor disagree
             raise ProtocolError(f"encrypted {self._uploader.sent} bytes, declared {self.size}")
         _with_retries(lambda: self.api.finalize(self.share_id, self.owner_token))
         return SentShare(build_link(self.api.base_url, self.share_id, self._secret),
@@ -129,16 +145,17 @@ class Upload:
         """Delete the unfinished share, best effort: the server drops it after a while anyway."""
         try:
             self.api.delete(self.share_id, self.owner_token)
-        except (ApiError, httpx.HTTPError):
+        except ApiError:
             pass
 
 
 class _ChunkUploader:
     """Cut the ciphertext stream into the server's chunks and upload each one."""
 
-    def __init__(self, api, share_id, owner_token, chunk_size, progress):
+    def __init__(self, api, share_id, owner_token, chunk_size, plaintext_size, progress):
         self.api, self.share_id, self.owner_token = api, share_id, owner_token
         self.chunk_size = chunk_size
+        self.plaintext_size = plaintext_size
         self.progress = progress
         self.buffer = bytearray()
         self.index = 0
@@ -161,7 +178,13 @@ class _ChunkUploader:
         self.index += 1
         self.sent += len(chunk)
         if self.progress:
-            self.progress(self.sent)
+            self.progress(self.plaintext_sent())
+
+    def plaintext_sent(self) -> int:
+        """Return how much plaintext the ciphertext uploaded so far carries (padding excluded)."""
+        records, rest = divmod(max(0, self.sent - HEADER_LENGTH), RECORD_SIZE)
+        carried = records * _DATA_PER_RECORD + max(0, rest - TAG_LENGTH - 1)
+        return min(self.plaintext_size, carried)
 
 
 @dataclass(frozen=True)
@@ -171,76 +194,89 @@ class ShareInfo:
     share_id: str
     metadata: dict
     status: dict
-    keys: object = field(repr=False)
+    keys: ShareKeys = field(repr=False)
+
+    @property
+    def version(self) -> int:
+        return self.keys.version
 
 
-def open_share(api: ShareApi, link, password=None) -> ShareInfo:
-    """Read a share's status and decrypt its metadata; consumes nothing."""
-    parsed = parse_link(link)
-    return unlock_share(parsed, api.status(parsed.share_id), password)
+def open_share(api: ShareApi, link, password=None, *, status=None) -> ShareInfo:
+    """Read a share's status and decrypt its metadata; consumes nothing.
 
-
-def unlock_share(parsed: Link, status, password=None) -> ShareInfo:
-    """Derive the keys of a share from its parsed link and status; decrypt its metadata.
-
-    For callers that read the status first (to learn whether a password is needed before asking
-    for one). Raises PasswordRequired, and IntegrityError when the metadata does not decrypt:
-    a wrong password, or a damaged link.
+    `link` is a link or a parsed `Link`; `status`, when the caller already read it, saves a
+    request. For a v2 password share the metadata comes from the unlock step, which the server
+    answers only for the right password: PasswordRequired without one (raised here, nothing is
+    sent), WrongPassword (counted by the server, with `attempts_left`) for a wrong one, Locked
+    after too many. A v1 share is opened as before v2: its metadata comes with the status and a
+    wrong password fails here, as DecryptionError.
     """
-    if status.get("version") != PROTOCOL_VERSION:
-        raise UnsupportedVersion(f"this client speaks protocol version {PROTOCOL_VERSION}, "
-                                 f"the share uses {status.get('version')!r}")
-    params = None
-    if status.get("password"):
-        if password is None:
-            raise PasswordRequired("this share is protected by a password")
-        params = PasswordParams(b64u_decode(status["password"]["salt"]),
-                                status["password"]["iterations"])
-    elif password is not None:
+    parsed = link if isinstance(link, Link) else parse_link(link)
+    if status is None:
+        status = api.status(parsed.share_id)
+    version = status.get("version")
+    if version not in READABLE_VERSIONS or isinstance(version, bool):
+        raise UnsupportedVersion(f"this client opens protocol versions 1 and 2; the share uses "
+                                 f"{version!r}: update the client")
+    params = password_params(status)
+    if params is None:
         password = None  # the sender set none; the link alone is the key
-    keys = derive_keys(parsed.secret, password, params)
-    metadata = decrypt_metadata(status["metadata"], keys.metadata_key)
+    elif password is None:
+        raise PasswordRequired(None, "password_required", "this share is protected by a "
+                                                          "password")
+    keys = derive_keys(parsed.secret, password, params, version=version)
+    if version == 1 or params is None:
+        blob = status.get("metadata")
+    else:
+        blob = api.unlock(parsed.share_id, keys.access_token, keys.password_token).get("metadata")
+    metadata = decrypt_metadata(blob, keys.metadata_key)
+    if version >= 2:
+        check_metadata(metadata)
     return ShareInfo(parsed.share_id, metadata, status, keys)
 
 
-class ClaimLost(Forbidden):
-    """403 while fetching: the claim lapsed (idle too long) before the download finished."""
+def password_params(status) -> PasswordParams | None:
+    """Return the share's password parameters from its status, None without a password."""
+    password = status.get("password")
+    if not password:
+        return None
+    if not isinstance(password, dict) or not isinstance(password.get("salt"), str):
+        raise ProtocolError("the status names password parameters the protocol does not allow")
+    return PasswordParams(b64u_decode(password["salt"]), password.get("iterations"))
 
 
 def receive(api: ShareApi, info: ShareInfo, sink, progress=None) -> int:
     """Claim the share and write its decrypted content to `sink`; return plaintext bytes.
 
-    Only authenticated records reach `sink`; a damaged or truncated body raises IntegrityError
+    Only authenticated records reach `sink`; a damaged or truncated body raises DecryptionError
     after the last good record, so callers write to a temporary file and keep it only on success.
     A dropped connection or a 503 is retried from the last byte received (`Range`), up to
-    RETRIES times in a row without progress.
+    RETRIES times in a row without progress. `progress` gets the plaintext bytes written so far.
+    A claim that lapses mid-download raises ProofRejected with code `ticket_invalid`.
     """
-    claim = api.claim(info.share_id, b64u_encode(info.keys.auth_token))
+    claim = api.claim(info.share_id, info.keys.access_token, info.keys.password_token)
     decryptor = Decryptor(info.keys.content_ikm)
     received = written = 0
     failures = 0
     while received < claim["size"]:
         start = received
         try:
-            with api.content(info.share_id, claim["ticket"], start=start) as response:
+            with api.content(info.share_id, claim["ticket"], start=start) as (response, pieces):
                 if start and response.status_code != 206:
                     # A server that ignored Range would replay the body from its first byte.
-                    raise DownloadFailed(f"asked to resume at byte {start}, the server answered "
+                    raise ProtocolError(f"asked to resume at byte {start}, the server answered "
                                         f"{response.status_code} instead of 206")
                 # As the bytes arrive: data buffered towards a larger piece would be lost
                 # with the connection, and the resume would start further back.
-                for data in response.iter_raw():
+                for data in pieces:
                     received += len(data)
                     plaintext = decryptor.update(data)
                     sink.write(plaintext)
                     written += len(plaintext)
                     if progress:
-                        progress(received)
-        except Forbidden as refused:
-            raise ClaimLost(refused.status, refused.message, refused.body,
-                            refused.retry_after) from None
-        except (httpx.TransportError, Unavailable) as error:
-            if isinstance(error, Unavailable) and error.status != 503:
+                        progress(written)
+        except ServerUnavailable as error:
+            if not retryable(error):
                 raise
             if received > start:
                 failures = 0  # this attempt made progress: count only failures in a row
@@ -250,20 +286,27 @@ def receive(api: ShareApi, info: ShareInfo, sink, progress=None) -> int:
             time.sleep(RETRY_PAUSE_SECONDS * failures)
             continue
         if received == start:  # an answer that ends cleanly without a byte would loop forever
-            raise DownloadFailed(f"the server stopped sending at byte {received} of "
+            raise ProtocolError(f"the server stopped sending at byte {received} of "
                                 f"{claim['size']}")
     tail = decryptor.finalize()
     sink.write(tail)
-    return written + len(tail)
+    written += len(tail)
+    if progress:
+        progress(written)
+    return written
+
+
+def retryable(error: ServerUnavailable) -> bool:
+    """Tell whether waiting may help: no connection, or a 502/503/504 (not a 500 bug)."""
+    return error.code in (NETWORK_CODE, "unavailable") or error.status in (502, 503, 504)
 
 
 def _with_retries(call):
-    """Run `call`, retrying transport failures and 503s (every call it wraps is idempotent)."""
+    """Run `call`, retrying network failures and 503s (every call it wraps is idempotent)."""
     for attempt in range(RETRIES + 1):
         try:
             return call()
-        except (httpx.TransportError, Unavailable) as error:
-            # 507 (storage full) is Unavailable too, but waiting seconds will not free space.
-            if attempt == RETRIES or getattr(error, "status", 503) != 503:
+        except ServerUnavailable as error:
+            if attempt == RETRIES or not retryable(error):
                 raise
             time.sleep(RETRY_PAUSE_SECONDS * (attempt + 1))

@@ -21,8 +21,8 @@ from .store import StoreError
 
 log = logging.getLogger(__name__)
 
-#: Every stable code -> the HTTP status it comes with. `quota_exceeded` and `upload_token_*`
-#: belong to upload credentials and quotas, answered by the routes that enforce them.
+#: Every stable code -> the HTTP status it comes with. `quota_exceeded`, `upload_token_*` and
+#: `metrics_*` are answered by the modules that enforce them (quota, upload_auth, metrics_access).
 CODES = {
     "invalid_request": 400,
     "unsupported_version": 400,
@@ -43,6 +43,9 @@ CODES = {
     "ticket_invalid": 403,
     "upload_token_required": 401,
     "upload_token_invalid": 403,
+    "metrics_token_required": 401,
+    "metrics_token_invalid": 403,
+    "metrics_forbidden": 403,
     "too_large": 413,
     "range_not_satisfiable": 416,
     "method_not_allowed": 405,

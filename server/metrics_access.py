@@ -32,19 +32,19 @@ def guard_metrics():
         scheme, _, sent = request.headers.get("Authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not sent.strip():
             response = errors.error_response(
-                401, "Metrics need 'Authorization: Bearer <METRICS_TOKEN>'.",
-                code="metrics_token_required")
+                401, "metrics_token_required",
+                "Metrics need 'Authorization: Bearer <METRICS_TOKEN>'.")
             response.headers["WWW-Authenticate"] = REALM
             return response
         if not hmac.compare_digest(sent.strip().encode(), token.encode()):
-            return errors.error_response(403, "This metrics token is wrong.",
-                                         code="metrics_token_invalid")
+            return errors.error_response(403, "metrics_token_invalid",
+                                         "This metrics token is wrong.")
         return None
     if _from_this_machine():
         return None
     return errors.error_response(
-        403, "Metrics are served only to this machine (set METRICS_TOKEN to scrape from "
-             "elsewhere).", code="metrics_forbidden")
+        403, "metrics_forbidden",
+        "Metrics are served only to this machine (set METRICS_TOKEN to scrape from elsewhere).")
 
 
 def _from_this_machine():

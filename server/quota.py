@@ -144,7 +144,7 @@ class Admission:
         message = (f"Your {whose} may keep at most {' and '.join(limit)} stored at once; it "
                    f"holds {used} bytes in {count} shares, and this share needs {self.size}.")
         headers = {}
-        extra = {"code": "quota_exceeded", "quota_bytes": self.quota, "quota_shares": self.cap,
+        extra = {"quota_bytes": self.quota, "quota_shares": self.cap,
                  "stored_bytes": used, "stored_shares": count, "frees_at": None}
         if free_at_ms >= 0:
             message += (" Room frees up as shares are downloaded or deleted, and at the latest "
@@ -154,7 +154,7 @@ class Admission:
             headers["Retry-After"] = str(max(1, wait))
         else:
             message += " This share alone is larger than the quota."
-        response = errors.error_response(429, message, **extra)
+        response = errors.error_response(429, "quota_exceeded", message, **extra)
         response.headers.update(headers)
         abort(response)
 

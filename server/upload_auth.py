@@ -71,14 +71,15 @@ def check_uploader():
                        "operator, sent as 'Authorization: Bearer <token>'.")
         else:
             message = "This server accepts new shares only from users signed in through it."
-        response = errors.error_response(401, message, code="upload_token_required")
+        response = errors.error_response(401, "upload_token_required", message)
         response.headers["WWW-Authenticate"] = REALM
         return response
     name = tokens.name_of(token)
     if name is None:
         return errors.error_response(
-            403, "This upload token is not valid on this server (unknown or revoked). Ask the "
-                 "server's operator for a new one.", code="upload_token_invalid")
+            403, "upload_token_invalid",
+            "This upload token is not valid on this server (unknown or revoked). Ask the "
+            "server's operator for a new one.")
     g.uploader = f"token:{name}"
     return None
 

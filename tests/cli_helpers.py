@@ -4,15 +4,20 @@
 password on) with XDG_STATE_HOME and XDG_CONFIG_HOME in the test's directory, and returns its
 exit code, stdout and stderr, and its peak memory. `CuttingRelay` is a loopback TCP relay that
 cuts the first connection carrying more than N bytes to the client, once: a dropped download.
+`Cli.run_on_terminal` gives the command a pseudo-terminal and types answers to its prompts.
 """
 
 import contextlib
+import fcntl
 import os
 import re
+import select
 import socket
 import subprocess
 import sys
+import termios
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -67,6 +72,31 @@ class Cli:
         return Result(process.returncode, stdout, stderr.decode(errors="replace"),
                       usage.ru_maxrss)
 
+    def run_on_terminal(self, *args, answers, env=None, prompt=b"Password: ") -> "TerminalResult":
+        """Run `onetimeshare ARGS` with a pseudo-terminal as its controlling terminal and stdin,
+        typing one line of `answers` after each `prompt` it shows there (as a person would:
+        getpass flushes what was typed before the prompt)."""
+        master, slave = os.openpty()
+        process = subprocess.Popen(
+            [sys.executable, "-m", "onetimeshare.cli", *map(str, args)],
+            cwd=self.home, env={**self.env, **(env or {})}, stdin=slave,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
+            preexec_fn=_take_terminal,
+        )
+        os.close(slave)
+        shown = bytearray()
+        typer = threading.Thread(target=_type_answers, args=(master, answers, prompt, shown),
+                                 daemon=True)
+        typer.start()
+        stdout, stderr = _communicate(process, None)
+        _, status, _ = os.wait4(process.pid, 0)
+        process.returncode = os.waitstatus_to_exitcode(status)
+        typer.join(10)
+        os.close(master)
+        return TerminalResult(process.returncode, stdout,
+                              stderr.decode(errors="replace"),
+                              bytes(shown).decode(errors="replace"))
+
     def ok(self, *args, **kwargs) -> Result:
         result = self.run(*args, **kwargs)
         assert result.code == 0, result.stderr
@@ -77,6 +107,38 @@ class Cli:
         link = self.ok("send", *args, **kwargs).text
         assert link.endswith("\n") and LINK.match(link.strip()), link
         return link.strip()
+
+
+@dataclass
+class TerminalResult:
+    code: int
+    stdout: bytes
+    stderr: str
+    terminal: str  # what the command wrote on the terminal: its prompts
+
+
+def _take_terminal():
+    """In the child, after setsid: make stdin (the pseudo-terminal) the controlling terminal."""
+    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+
+def _type_answers(master, answers, prompt, shown, timeout=60):
+    """Type each answer after the next prompt appears; keep reading so the child never blocks."""
+    typed = 0
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([master], [], [], 0.1)
+        if ready:
+            try:
+                data = os.read(master, 1024)
+            except OSError:  # the child closed the terminal: it has ended
+                return
+            if not data:
+                return
+            shown += data
+        if typed < len(answers) and shown.count(prompt) > typed:
+            os.write(master, answers[typed].encode() + b"\n")
+            typed += 1
 
 
 def _communicate(process, data, timeout=120):
@@ -150,3 +212,54 @@ def corrupt_first_chunk(redis_client, share_id):
     redis_client.hset(key, field, bytes(chunk))
 
 
+
+
+class FakeServer:
+    """A loopback HTTP server answering each request with `handler(httpx.Request)`.
+
+    For answers the real server of this checkout does not give (yet), e.g. a server that
+    requires an upload token; everything else should run against the real service.
+    """
+
+    def __init__(self, handler):
+        import http.server
+
+        import httpx
+
+        outer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def _answer(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                request = httpx.Request(self.command, f"http://127.0.0.1{self.path}",
+                                        headers=dict(self.headers), content=self.rfile.read(length))
+                response = outer.handler(request)
+                body = response.content
+                self.send_response(response.status_code)
+                for name, value in response.headers.items():
+                    if name.lower() not in ("content-length", "transfer-encoding", "connection"):
+                        self.send_header(name, value)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            do_GET = do_POST = do_PUT = do_DELETE = _answer
+
+            def log_message(self, *args):
+                pass
+
+        self.handler = handler
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.close()

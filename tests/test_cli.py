@@ -16,19 +16,23 @@ import zipfile
 import httpx
 import pytest
 
+from onetimeshare.api import ShareApi
 from onetimeshare.cli_common import Exit
 from onetimeshare.cli_get import safe_name
 from onetimeshare.ece import RECORD_SIZE, TAG_LENGTH
 from onetimeshare.links import parse_link
 from onetimeshare.zipper import Member, member_info, write_zip, zip_size
-from tests.cli_helpers import Cli, CuttingRelay, corrupt_first_chunk
+from tests.cli_helpers import Cli, CuttingRelay, FakeServer, corrupt_first_chunk
 from tests.processes import GunicornProcess
+from tests.v1_shares import plant_v1
 
 CHUNK_SIZE = 256 * 1024
 DATA_PER_RECORD = RECORD_SIZE - TAG_LENGTH - 1  # 65,519
 MIB = 1024 * 1024
-# A plaintext whose ciphertext (header, data, 17 bytes per record) is exactly one chunk.
+# The plaintext that filled exactly one chunk before padding; padded (to 262,144 bytes, five
+# records), its ciphertext now runs 106 bytes into a second chunk.
 ONE_CHUNK = CHUNK_SIZE - 21 - 4 * (TAG_LENGTH + 1)
+PROOF_FAILURES_MAX = 3
 
 
 @pytest.fixture(scope="module")
@@ -36,8 +40,8 @@ def service(redis_server, tmp_path_factory):
     log = tmp_path_factory.mktemp("cli-gunicorn") / "gunicorn.log"
     # Rate limits off: this file creates shares faster than one address may in production.
     server = GunicornProcess(redis_server.url, workers=2, threads=4, log_path=log,
-                             env={"CHUNK_SIZE": str(CHUNK_SIZE), "RATE_LIMITS_ENABLED": "0"}
-                             ).start()
+                             env={"CHUNK_SIZE": str(CHUNK_SIZE), "RATE_LIMITS_ENABLED": "0",
+                                  "PROOF_FAILURES_MAX": str(PROOF_FAILURES_MAX)}).start()
     yield server
     server.stop()
     assert b"Traceback" not in log.read_bytes()
@@ -132,15 +136,85 @@ def test_wrong_password_is_5_and_consumes_nothing(cli, tmp_path):
     assert os.listdir(out) == ["secret.pdf"]
 
 
-def test_a_share_locked_by_wrong_proofs_is_5_and_consumes_nothing(cli, tmp_path, service):
+def test_wrong_proofs_from_someone_with_only_the_id_lock_nothing(cli, tmp_path, service):
     link = cli.send(make_file(tmp_path / "target.bin", 100))
-    for _ in range(10):  # PROOF_FAILURES_MAX: someone without the key guessing at the server
+    for _ in range(3 * PROOF_FAILURES_MAX):  # guessing at the server without the link's secret
         wrong = httpx.post(f"{service.url}/api/v1/shares/{share_id(link)}/claim",
                            headers={"Authorization": f"Bearer {'A' * 43}"})
-        assert wrong.status_code == 403
-    locked = cli.run("get", link, "-o", tmp_path / "out.bin")
-    assert locked.code == Exit.PASSWORD and "try again in" in locked.stderr
+        assert wrong.status_code == 403 and wrong.json()["code"] == "proof_invalid"
+    cli.ok("get", link, "-o", tmp_path / "out.bin")
+    assert (tmp_path / "out.bin").read_bytes() == (tmp_path / "target.bin").read_bytes()
+
+
+def test_wrong_passwords_lock_the_share_with_5_and_consume_nothing(cli, tmp_path):
+    source = make_file(tmp_path / "target.bin", 100)
+    link = cli.send("--password", source, env={"ONETIMESHARE_PASSWORD": "right horse"})
+    for left in range(PROOF_FAILURES_MAX - 1, -1, -1):
+        wrong = cli.run("get", link, "-o", tmp_path / "out.bin",
+                        env={"ONETIMESHARE_PASSWORD": "wrong horse"})
+        assert wrong.code == Exit.PASSWORD and "wrong password" in wrong.stderr
+        assert (f"{left} attempt(s) left" if left else "now locked") in wrong.stderr
+    locked = cli.run("get", link, "-o", tmp_path / "out.bin",
+                     env={"ONETIMESHARE_PASSWORD": "right horse"})
+    assert locked.code == Exit.PASSWORD and "locked" in locked.stderr
+    assert "try again in" in locked.stderr
+    assert not (tmp_path / "out.bin").exists()
     assert json.loads(cli.ok("status", link, "--json").stdout)["downloads_left"] == 1
+
+
+def test_a_wrong_password_on_a_terminal_asks_again_then_opens(cli, tmp_path):
+    source = make_file(tmp_path / "secret.pdf", 70_000)
+    link = cli.send("--password", source, env={"ONETIMESHARE_PASSWORD": "right horse"})
+    out = tmp_path / "out"
+    out.mkdir()
+    got = cli.run_on_terminal("get", link, "-o", out,
+                              answers=["wrong horse", "also wrong", "right horse"])
+    assert got.code == 0, got.stderr
+    assert got.terminal.count("Password: ") == 3
+    assert f"{PROOF_FAILURES_MAX - 1} attempt(s) left" in got.stderr
+    assert f"{PROOF_FAILURES_MAX - 2} attempt(s) left" in got.stderr
+    # What will be opened is shown once the password is right, before the claim.
+    assert "secret.pdf (68.4 KiB" in got.stderr
+    assert (out / "secret.pdf").read_bytes() == source.read_bytes()
+
+
+def test_a_terminal_without_a_password_share_never_asks(cli, tmp_path):
+    link = cli.send(make_file(tmp_path / "plain.bin", 10))
+    got = cli.run_on_terminal("get", link, "-o", tmp_path / "out.bin", answers=[])
+    assert got.code == 0 and "Password" not in got.terminal
+
+
+def test_status_of_a_password_share_shows_the_public_status_only(cli, tmp_path):
+    link = cli.send("--password", make_file(tmp_path / "hidden-name.txt", 10),
+                    env={"ONETIMESHARE_PASSWORD": "right horse"})
+    stranger = Cli(tmp_path / "elsewhere", None)
+    report = json.loads(stranger.ok("status", link, "--json").stdout)
+    assert report["password"] is True and report["version"] == 2
+    assert report["encrypted_size"] == 21 + 4096 + 17, "a padded size, not the real one"
+    assert "name" not in report and report["size"] is None
+    human = stranger.ok("status", link).text
+    assert "hidden-name" not in human and "encrypted and padded" in human
+    named = json.loads(stranger.ok("status", link, "--json",
+                                   env={"ONETIMESHARE_PASSWORD": "right horse"}).stdout)
+    assert named["name"] == "hidden-name.txt" and named["size"] == 10
+
+
+@pytest.mark.parametrize("password", [None, "old horse"], ids=["no password", "password"])
+def test_a_v1_link_is_still_opened_read_only(cli, tmp_path, app, service, password):
+    """Shares stored before protocol v2 keep opening until they expire; a v1 password is checked
+    on this machine, as v1 did."""
+    plaintext = os.urandom(300_000)
+    with ShareApi(service.url) as api:
+        link = plant_v1(app, api, plaintext, password)
+    out = tmp_path / "out.txt"
+    if password:
+        wrong = cli.run("get", link, "-o", out, env={"ONETIMESHARE_PASSWORD": "wrong"})
+        assert wrong.code == Exit.PASSWORD and not out.exists()
+    got = json.loads(cli.ok("get", link, "-o", out, "--json",
+                            env={"ONETIMESHARE_PASSWORD": password or ""}).stdout)
+    assert got["name"] == "old.txt" and got["size"] == len(plaintext)
+    assert out.read_bytes() == plaintext
+    assert cli.run("get", link, "-o", tmp_path / "again.txt").code == Exit.GONE
 
 
 def test_second_get_is_refused_with_4(cli, tmp_path):
@@ -210,6 +284,48 @@ def test_malformed_link_is_2_before_any_request(cli, link):
 def test_unknown_share_is_3(cli, service):
     result = cli.run("get", f"{service.url}/s/{'A' * 22}#{'A' * 22}")
     assert result.code == Exit.NOT_FOUND and len(result.stderr.splitlines()) == 1
+
+
+class UploadTokenServer:
+    """Answer like a server that takes new shares only with the upload token "right-token"
+    (the open-internet deployment): /config from the real service with the flag set, create
+    refused with the codes of the spec, the Authorization header of every create recorded."""
+
+    def __init__(self, service, announce):
+        self.service, self.announce, self.seen = service, announce, []
+
+    def __call__(self, request):
+        if request.url.path == "/api/v1/config":
+            config = httpx.get(f"{self.service.url}/api/v1/config").json()
+            return httpx.Response(200, json={**config, "upload_token_required": self.announce})
+        self.seen.append(request.headers.get("authorization"))
+        if request.headers.get("authorization") is None:
+            return httpx.Response(401, json={"error": "Unauthorized",
+                                             "code": "upload_token_required", "message": "m"})
+        return httpx.Response(403, json={"error": "Forbidden", "code": "upload_token_invalid",
+                                         "message": "m"})
+
+
+@pytest.mark.parametrize("announce", [False, True], ids=["found on create", "announced"])
+def test_a_server_that_wants_an_upload_token_says_how_to_set_it(cli, tmp_path, service,
+                                                               announce):
+    fake = UploadTokenServer(service, announce)
+    source = make_file(tmp_path / "x", 1)
+    with FakeServer(fake) as server:
+        missing = cli.run("send", source, "--server", server.url)
+        wrong = cli.run("send", source, "--server", server.url,
+                        env={"ONETIMESHARE_UPLOAD_TOKEN": "wrong-token"})
+        config = cli.home / "config" / "onetimeshare" / "config.toml"
+        config.parent.mkdir(parents=True)
+        config.write_text('upload_token = "from-the-file"\n')
+        from_file = cli.run("send", source, "--server", server.url)
+    assert missing.code == Exit.USAGE and "ONETIMESHARE_UPLOAD_TOKEN" in missing.stderr
+    assert "upload token" in missing.stderr and missing.stdout == b""
+    assert wrong.code == Exit.USAGE and "refused the upload token" in wrong.stderr
+    assert from_file.code == Exit.USAGE and "refused the upload token" in from_file.stderr
+    # Announced: refused before anything is read or created; else the create says so.
+    expected = [] if announce else [None]
+    assert fake.seen == expected + ["Bearer wrong-token", "Bearer from-the-file"]
 
 
 def test_unreachable_server_is_7(cli, tmp_path):

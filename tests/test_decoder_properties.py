@@ -1,13 +1,14 @@
 """Property tests of the RFC 8188 decoder against hostile bodies (protocol.md §3).
 
 tests/test_ece.py pins single flips, truncations and crafted framing on fixed bodies. Here
-hypothesis builds the bodies as well (record size, keyid, padding a writer never adds, plaintext)
+hypothesis builds the bodies as well (record size, keyid, the v2 writer's padding and padding in
+layouts no writer produces, plaintext)
 and then damages them any way it likes, several times over: bit flips, overwritten, inserted and
 deleted bytes, truncation, appended data, a rewritten header (rs, idlen, keyid). Whatever arrives,
 in whatever pieces, the decoder must do one of two things:
 
 - return exactly the plaintext, or
-- raise IntegrityError or ProtocolError, having released only a prefix of the plaintext
+- raise DecryptionError or ProtocolError, having released only a prefix of the plaintext
   (the records that authenticated before the damage), never a byte of anything else.
 
 Any other exception, or any other output, fails.
@@ -29,10 +30,10 @@ from onetimeshare.ece import (
     RecordCipher,
     decrypt_stream,
 )
-from onetimeshare.errors import IntegrityError, ProtocolError
+from onetimeshare.errors import DecryptionError, ProtocolError
 
 IKM = bytes(range(16))
-DOCUMENTED = (IntegrityError, ProtocolError)
+DOCUMENTED = (DecryptionError, ProtocolError)
 PROPERTY = settings(max_examples=200, deadline=None)
 
 
@@ -52,11 +53,15 @@ def bodies(draw):
     plaintext = draw(st.binary(max_size=900), label="plaintext")
     keyid = draw(st.binary(max_size=12), label="keyid")
     salt = draw(st.binary(min_size=16, max_size=16), label="salt")
-    if not draw(st.booleans(), label="padded"):
-        encryptor = Encryptor(IKM, salt=salt, rs=rs, keyid=keyid)
+    how = draw(st.sampled_from(["writer", "padding writer", "hand-sealed"]), label="how")
+    if how != "hand-sealed":
+        # The v2 writer pads to any length at or above the plaintext's (Padmé in practice).
+        pad_to = None if how == "writer" else len(plaintext) + draw(st.integers(0, 600),
+                                                                    label="padding")
+        encryptor = Encryptor(IKM, salt=salt, rs=rs, keyid=keyid, pad_to=pad_to)
         return Body(encryptor.update(plaintext) + encryptor.finalize(), plaintext, rs)
-    # Padded records: each carries 0..room bytes of data, a delimiter, then zero padding up to
-    # rs (or less, for the last). Writers never pad, but readers must accept it.
+    # Hand-sealed records: each carries 0..room bytes of data, a delimiter, then zero padding up
+    # to rs (or less, for the last), in layouts no writer of this project produces.
     cipher = RecordCipher(IKM, salt)
     room = rs - TAG_LENGTH - 1
     records, rest, seq = [], plaintext, 0
@@ -191,7 +196,7 @@ def test_damaged_bodies_give_the_plaintext_or_a_documented_error(data, body, see
 def test_every_truncation_fails_and_releases_only_a_prefix(body, cut, seed):
     length = cut.draw(st.integers(0, len(body.data) - 1), label="kept")
     released, error = decode(body.data[:length], random.Random(seed))
-    assert isinstance(error, IntegrityError), f"a {length}-byte prefix decrypted"
+    assert isinstance(error, DecryptionError), f"a {length}-byte prefix decrypted"
     assert released == body.plaintext[:len(released)]
 
 
@@ -205,7 +210,7 @@ def test_a_wrong_key_releases_nothing(body, key, seed):
         for piece in pieces(body.data, random.Random(seed)):
             released += decryptor.update(piece)
         released += decryptor.finalize()
-    except IntegrityError:
+    except DecryptionError:
         assert released == b""
         return
     raise AssertionError("a body decrypted under the wrong key")
@@ -260,5 +265,5 @@ def test_records_sealed_after_the_last_one_are_refused(body, extra, seed):
         cipher.seal(records + i, data[:rs - TAG_LENGTH - 1] + delimiter)
         for i, (data, delimiter) in enumerate(extra))
     released, error = decode(extended, random.Random(seed))
-    assert isinstance(error, IntegrityError)
+    assert isinstance(error, DecryptionError)
     assert released == body.plaintext[:len(released)]

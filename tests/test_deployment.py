@@ -878,7 +878,7 @@ def test_through_caddy_metrics_are_hidden_and_big_bodies_refused(behind_caddy):
 def test_through_caddy_each_visitor_is_counted_by_its_own_address(behind_caddy, redis_client):
     url, _, logs = behind_caddy
     first, second = from_address(url, "127.0.0.2"), from_address(url, "127.0.0.3")
-    body = {"version": 1, "size": 40, "expires_in": 3600, "downloads": 1,
+    body = {"version": 2, "size": 40, "expires_in": 3600, "downloads": 1,
             "verifier": "A" * 43, "metadata": "A" * 208}
     with first, second:
         # A spoofed X-Forwarded-For buys nothing: Caddy replaces it with the real address.

@@ -19,14 +19,16 @@ from onetimeshare.ece import (
     decrypt_stream,
     encrypt_stream,
     encrypted_size,
+    padded_length,
+    padded_size,
 )
 from onetimeshare.encoding import b64u_decode, b64u_encode
-from onetimeshare.errors import IntegrityError, ProtocolError
-from onetimeshare.vectors import pattern
+from onetimeshare.errors import DecryptionError, ProtocolError
+from tests.vectors.generate import pattern
 
 IKM = bytes(range(16))
 SALT = bytes(range(100, 116))
-FAILURES = (IntegrityError, ProtocolError)
+FAILURES = (DecryptionError, ProtocolError)
 
 
 def encrypt(plaintext: bytes, rs: int = 64, ikm: bytes = IKM, keyid: bytes = b"") -> bytes:
@@ -264,7 +266,7 @@ def test_padding_is_accepted(raw_records, plaintext):
     ],
 )
 def test_bad_framing_fails(raw_records):
-    with pytest.raises(IntegrityError):
+    with pytest.raises(DecryptionError):
         decrypt(craft(raw_records))
 
 
@@ -318,7 +320,7 @@ def test_nothing_from_a_failing_record_is_returned(record):
     body = bytearray(BODY)
     body[HEADER_LENGTH + 64 * record + 5] ^= 0x80
     decryptor, released = Decryptor(IKM), bytearray()
-    with pytest.raises(IntegrityError):
+    with pytest.raises(DecryptionError):
         for start in range(0, len(body), 7):
             released += decryptor.update(bytes(body[start : start + 7]))
         decryptor.finalize()
@@ -328,7 +330,7 @@ def test_nothing_from_a_failing_record_is_returned(record):
 
 def test_decryptor_refuses_use_after_a_failure():
     decryptor = Decryptor(IKM)
-    with pytest.raises(IntegrityError):
+    with pytest.raises(DecryptionError):
         decryptor.update(HEADER + RECORDS[1] + RECORDS[0])
     with pytest.raises(ValueError):
         decryptor.update(RECORDS[1])
@@ -342,7 +344,7 @@ def test_dropped_byte_fails(position):
 
 @pytest.mark.parametrize("record", range(5))
 def test_dropped_record_fails(record):
-    with pytest.raises(IntegrityError):
+    with pytest.raises(DecryptionError):
         decrypt(HEADER + b"".join(RECORDS[:record] + RECORDS[record + 1 :]))
 
 
@@ -350,21 +352,21 @@ def test_dropped_record_fails(record):
 def test_swapped_records_fail(one, two):
     records = list(RECORDS)
     records[one], records[two] = records[two], records[one]
-    with pytest.raises(IntegrityError):
+    with pytest.raises(DecryptionError):
         decrypt(HEADER + b"".join(records))
 
 
 @pytest.mark.parametrize("record", range(4))
 def test_duplicated_record_fails(record):
     records = RECORDS[: record + 1] + RECORDS[record:]
-    with pytest.raises(IntegrityError):
+    with pytest.raises(DecryptionError):
         decrypt(HEADER + b"".join(records))
 
 
 def test_truncation_anywhere_fails():
     """Every proper prefix fails: inside the header, at record boundaries and mid-record."""
     for length in range(len(BODY)):
-        with pytest.raises(IntegrityError):
+        with pytest.raises(DecryptionError):
             decrypt(BODY[:length])
 
 
@@ -379,12 +381,12 @@ def test_truncation_anywhere_fails():
     ids=["one byte", "copy of last record", "copy of a middle record", "valid next record"],
 )
 def test_appended_data_fails(suffix):
-    with pytest.raises(IntegrityError):
+    with pytest.raises(DecryptionError):
         decrypt(BODY + suffix)
 
 
 def test_wrong_key_fails():
-    with pytest.raises(IntegrityError):
+    with pytest.raises(DecryptionError):
         decrypt(BODY, bytes(16))
 
 
@@ -402,7 +404,7 @@ def test_header_rs_is_unauthenticated_but_cannot_change_a_one_record_body():
     body[16:20] = (4096).to_bytes(4, "big")
     assert decrypt(bytes(body)) == b"short"
     body[16:20] = (18).to_bytes(4, "big")
-    with pytest.raises(IntegrityError):
+    with pytest.raises(DecryptionError):
         decrypt(bytes(body))
 
 
@@ -512,3 +514,94 @@ def test_memory_stays_bounded_for_a_large_stream():
     assert body.length == encrypted_size(STREAM_LENGTH)
     assert plaintext.digest.digest() == reader.source.digest.digest() == source.digest.digest()
     assert peak < 2 * 1024 * 1024, f"peak traced memory {peak} bytes"
+
+
+# --- padding (protocol v2 writers) -------------------------------------------------------------
+
+
+def records_of(body: bytes, rs: int) -> list[bytes]:
+    """Open every record of a body and return its raw plaintext (data, delimiter, padding)."""
+    cipher = RecordCipher(IKM, SALT)
+    sealed = [body[i:i + rs] for i in range(HEADER_LENGTH, len(body), rs)]
+    return [cipher.open(seq, record) for seq, record in enumerate(sealed)]
+
+
+def padded(plaintext: bytes, pad_to: int, rs: int = 64) -> bytes:
+    encryptor = Encryptor(IKM, salt=SALT, rs=rs, pad_to=pad_to)
+    return encryptor.update(plaintext) + encryptor.finalize()
+
+
+@pytest.mark.parametrize(
+    ("length", "expected"),
+    [(0, 4096), (1, 4096), (4095, 4096), (4096, 4096), (4097, 4352), (8191, 8192),
+     (8193, 8704), (65519, 65536), (1 << 20, 1 << 20), ((1 << 20) + 1, 1081344),
+     (1 << 40, 1 << 40), ((1 << 40) + 1, (1 << 40) + (1 << 34))],
+)
+def test_padded_length_is_padme_with_a_4096_byte_floor(length, expected):
+    assert padded_length(length) == expected
+
+
+@pytest.mark.parametrize(("low", "high", "overhead"),
+                         [(4097, 65535, 0.0625), (65536, (1 << 32) - 1, 0.03125),
+                          (1 << 32, 1 << 40, 0.015625)])
+def test_padded_length_never_shrinks_and_costs_what_protocol_md_says(low, high, overhead):
+    rng = random.Random(7)
+    for length in [low, low + 1, high, *(rng.randint(low, high) for _ in range(2000))]:
+        assert length <= padded_length(length) <= length * (1 + overhead)
+
+
+@pytest.mark.parametrize("length", [-1, 1.5, True, "4"])
+def test_padded_length_refuses_non_lengths(length):
+    with pytest.raises(ValueError):
+        padded_length(length)
+
+
+def test_padded_size_is_the_body_a_writer_produces():
+    for length in (0, 1, 100, 4097, 70_000):
+        encryptor = Encryptor(IKM, salt=SALT, pad_to=padded_length(length))
+        body = encryptor.update(pattern(length)) + encryptor.finalize()
+        assert len(body) == padded_size(length) == 21 + padded_length(length) + 17 * max(
+            1, -(-padded_length(length) // (RECORD_SIZE - 17)))
+
+
+def test_data_then_delimiter_then_zeros_and_padding_only_records():
+    body = padded(b"abc", pad_to=100)  # rs 64: 47 bytes per record, so 3 records
+    raw = records_of(body, 64)
+    assert raw == [b"abc\x01" + bytes(44), b"\x01" + bytes(47), b"\x02" + bytes(6)]
+    assert decrypt(body) == b"abc"
+
+
+def test_an_empty_padded_body_is_one_record_of_padding():
+    body = padded(b"", pad_to=4096, rs=RECORD_SIZE)
+    assert len(body) == 21 + 4096 + 17
+    assert records_of(body, RECORD_SIZE) == [b"\x02" + bytes(4096)]
+    assert decrypt(body) == b""
+
+
+def test_data_filling_the_padded_length_exactly_adds_nothing():
+    assert padded(pattern(94), pad_to=94) == encrypt(pattern(94))
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_padded_streaming_in_random_pieces_equals_one_shot(seed):
+    rng = random.Random(seed)
+    plaintext = pattern(rng.randint(0, 300))
+    pad_to = len(plaintext) + rng.randint(0, 200)
+    encryptor = Encryptor(IKM, salt=SALT, rs=64, pad_to=pad_to)
+    body = b"".join(encryptor.update(piece) for piece in split(plaintext, rng, 70))
+    body += encryptor.finalize()
+    assert body == padded(plaintext, pad_to)
+    assert decrypt(body) == plaintext
+
+
+def test_more_plaintext_than_the_padded_length_is_refused():
+    encryptor = Encryptor(IKM, salt=SALT, rs=64, pad_to=10)
+    encryptor.update(b"0123456789")
+    with pytest.raises(ValueError):
+        encryptor.update(b"x")
+
+
+@pytest.mark.parametrize("pad_to", [-1, 1.0, "10"])
+def test_a_bad_padded_length_is_refused(pad_to):
+    with pytest.raises(ValueError):
+        Encryptor(IKM, pad_to=pad_to)

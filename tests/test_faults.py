@@ -13,7 +13,8 @@ import httpx
 import psutil
 import pytest
 
-from onetimeshare.api import ShareApi, Unavailable
+from onetimeshare.api import ShareApi
+from onetimeshare.errors import ServerUnavailable as Unavailable
 from onetimeshare.transfer import open_share, receive, send
 from tests.processes import GunicornProcess, RedisProcess
 from tests.sharing import HttpClient, Sharing

@@ -1,19 +1,24 @@
-"""Key derivation: labels, password mixing, NFC, and refusing weak or malformed parameters."""
+"""Key derivation: labels, the two v2 proofs, password mixing, NFC, v1 keys for old links, and
+refusing weak or malformed parameters."""
 
 import hashlib
 import hmac
 
 import pytest
 
-from onetimeshare.errors import ProtocolError
+from onetimeshare.errors import ProtocolError, UnsupportedVersion
 from onetimeshare.keys import (
-    AUTH_INFO,
+    ACCESS_INFO,
     CONTENT_INFO,
     METADATA_INFO,
     MIN_PBKDF2_ITERATIONS,
+    PASSWORD_INFO,
     PASSWORD_SALT_LENGTH,
     PBKDF2_ITERATIONS,
     SECRET_LENGTH,
+    V1_AUTH_INFO,
+    V1_CONTENT_INFO,
+    V1_METADATA_INFO,
     PasswordParams,
     ShareKeys,
     derive_keys,
@@ -39,16 +44,42 @@ def password_keys():
 
 def test_keys_without_password_follow_rfc5869():
     keys = derive_keys(SECRET)
+    assert keys.version == 2
     assert keys.content_ikm == hkdf_by_hand(SECRET, CONTENT_INFO, 16)
     assert keys.metadata_key == hkdf_by_hand(SECRET, METADATA_INFO, 32)
-    assert keys.auth_token == hkdf_by_hand(SECRET, AUTH_INFO, 32)
-    assert keys.verifier == hashlib.sha256(keys.auth_token).digest()
+    assert keys.access_token == hkdf_by_hand(SECRET, ACCESS_INFO, 32)
+    assert keys.access_verifier == hashlib.sha256(keys.access_token).digest()
+    assert keys.password_token is None and keys.password_verifier is None
 
 
 def test_labels_are_distinct_and_versioned():
-    labels = [CONTENT_INFO, METADATA_INFO, AUTH_INFO]
-    assert len(set(labels)) == 3
-    assert all(label.startswith(b"OneTimeShare v1 ") for label in labels)
+    labels = [ACCESS_INFO, CONTENT_INFO, METADATA_INFO, PASSWORD_INFO]
+    assert len(set(labels)) == 4
+    assert all(label.startswith(b"OneTimeShare v2 ") for label in labels)
+    old = [V1_CONTENT_INFO, V1_METADATA_INFO, V1_AUTH_INFO]
+    assert all(label.startswith(b"OneTimeShare v1 ") for label in old)
+
+
+def test_v1_keys_for_old_links_use_the_v1_labels():
+    keys = derive_keys(SECRET, version=1)
+    assert keys.version == 1
+    assert keys.content_ikm == hkdf_by_hand(SECRET, V1_CONTENT_INFO, 16)
+    assert keys.metadata_key == hkdf_by_hand(SECRET, V1_METADATA_INFO, 32)
+    assert keys.access_token == hkdf_by_hand(SECRET, V1_AUTH_INFO, 32)
+    assert keys.password_token is None
+
+
+def test_v1_password_keys_have_one_token_from_secret_and_password():
+    stretched = hashlib.pbkdf2_hmac("sha256", b"pw", PARAMS.salt, PARAMS.iterations)
+    keys = derive_keys(SECRET, "pw", PARAMS, version=1)
+    assert keys.access_token == hkdf_by_hand(SECRET + stretched, V1_AUTH_INFO, 32)
+    assert keys.password_token is None
+
+
+@pytest.mark.parametrize("version", [0, 3, True, "2"])
+def test_unknown_versions_are_refused(version):
+    with pytest.raises(UnsupportedVersion):
+        derive_keys(SECRET, version=version)
 
 
 def test_keys_are_deterministic_and_depend_on_the_secret():
@@ -59,14 +90,25 @@ def test_keys_are_deterministic_and_depend_on_the_secret():
 def test_password_keys_mix_in_pbkdf2(password_keys):
     stretched = hashlib.pbkdf2_hmac("sha256", b"correct horse", PARAMS.salt, PARAMS.iterations)
     assert password_keys.content_ikm == hkdf_by_hand(SECRET + stretched, CONTENT_INFO, 16)
-    assert password_keys.auth_token == hkdf_by_hand(SECRET + stretched, AUTH_INFO, 32)
+    assert password_keys.metadata_key == hkdf_by_hand(SECRET + stretched, METADATA_INFO, 32)
+    assert password_keys.password_token == hkdf_by_hand(SECRET + stretched, PASSWORD_INFO, 32)
+    assert password_keys.password_verifier == hashlib.sha256(
+        password_keys.password_token).digest()
     assert password_keys != derive_keys(SECRET)
+
+
+def test_access_token_proves_the_secret_alone(password_keys):
+    """The server checks it first, so a wrong password can only be counted for link holders."""
+    assert password_keys.access_token == derive_keys(SECRET).access_token
+    assert password_keys.access_token == hkdf_by_hand(SECRET, ACCESS_INFO, 32)
+    assert derive_keys(bytes(16)).access_token != password_keys.access_token
 
 
 def test_wrong_password_gives_different_keys(password_keys):
     other = derive_keys(SECRET, "correct horsE", PARAMS)
     assert other.content_ikm != password_keys.content_ikm
-    assert other.verifier != password_keys.verifier
+    assert other.password_verifier != password_keys.password_verifier
+    assert other.access_verifier == password_keys.access_verifier
 
 
 def test_salt_changes_the_keys(password_keys):
@@ -140,5 +182,5 @@ def test_keys_stay_out_of_repr():
     keys = derive_keys(SECRET)
     text = repr(keys)
     assert keys.content_ikm.hex() not in text and repr(keys.content_ikm) not in text
-    assert repr(keys.auth_token) not in text
+    assert repr(keys.access_token) not in text
     assert isinstance(keys, ShareKeys)

@@ -3,7 +3,7 @@
 import pytest
 
 from onetimeshare.encoding import b64u_decode, b64u_encode
-from onetimeshare.errors import ProtocolError
+from onetimeshare.errors import LinkError, ProtocolError
 from onetimeshare.links import Link, build_link, parse_link
 
 SECRET = bytes(range(16))
@@ -100,8 +100,19 @@ def test_parse_accepts_upper_case_scheme():
     ],
 )
 def test_parse_refuses_malformed_links(link):
-    with pytest.raises(ProtocolError):
+    with pytest.raises(LinkError):
         parse_link(link)
+
+
+@pytest.mark.parametrize(
+    ("link", "base"),
+    [(f"https://host.example/share/s/{SHARE_ID}#{SECRET_TEXT}", "https://host.example/share"),
+     (f"https://host.example/a/s/b/s/{SHARE_ID}#{SECRET_TEXT}", "https://host.example/a/s/b"),
+     (f"http://127.0.0.1:8000/s/{SHARE_ID}#{SECRET_TEXT}", "http://127.0.0.1:8000")],
+    ids=["prefix", "last /s/ wins", "port"],
+)
+def test_the_api_base_is_everything_before_the_last_s(link, base):
+    assert parse_link(link).base_url == base
 
 
 @pytest.mark.parametrize(

@@ -6,10 +6,12 @@ import pytest
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from onetimeshare.encoding import b64u_decode, b64u_encode
-from onetimeshare.errors import IntegrityError, ProtocolError
+from onetimeshare.errors import DecryptionError, ProtocolError
 from onetimeshare.metadata import (
     MAX_METADATA_CHARS,
     METADATA_PAD,
+    check_metadata,
+    complete_metadata,
     decrypt_metadata,
     encrypt_metadata,
 )
@@ -70,7 +72,7 @@ def test_fixed_iv_is_deterministic():
 
 
 def test_wrong_key_fails():
-    with pytest.raises(IntegrityError):
+    with pytest.raises(DecryptionError):
         decrypt_metadata(encrypt_metadata(FILE, KEY), bytes(32))
 
 
@@ -78,7 +80,7 @@ def test_wrong_key_fails():
 def test_damaged_blob_fails(position):
     raw = bytearray(b64u_decode(encrypt_metadata(FILE, KEY)))
     raw[position] ^= 0x01
-    with pytest.raises(IntegrityError):
+    with pytest.raises(DecryptionError):
         decrypt_metadata(b64u_encode(bytes(raw)), KEY)
 
 
@@ -117,8 +119,8 @@ def test_authentic_blob_that_is_not_an_object_is_a_protocol_error(plaintext):
     [
         ([FILE], KEY, None, TypeError),
         ("{}", KEY, None, TypeError),
-        ({"size": float("nan")}, KEY, None, ValueError),
-        ({"name": "x" * MAX_METADATA_CHARS}, KEY, None, ValueError),
+        ({**FILE, "size": float("nan")}, KEY, None, ValueError),
+        ({**FILE, "name": "x" * MAX_METADATA_CHARS}, KEY, None, ValueError),
         (FILE, bytes(16), None, ValueError),
         (FILE, KEY, bytes(16), ValueError),
     ],
@@ -130,7 +132,64 @@ def test_encrypt_refuses_bad_input(metadata, key, iv, error):
 
 
 def test_largest_blob_fits_the_server_limit():
-    name = "x" * 5900
-    blob = encrypt_metadata({"name": name}, KEY)
+    metadata = {**FILE, "name": "x" * 5840}
+    blob = encrypt_metadata(metadata, KEY)
     assert len(blob) <= MAX_METADATA_CHARS
-    assert decrypt_metadata(blob, KEY) == {"name": name}
+    assert decrypt_metadata(blob, KEY) == metadata
+
+
+def json_length(metadata):
+    return len(json.dumps(metadata, ensure_ascii=False, separators=(",", ":")).encode())
+
+
+@pytest.mark.parametrize("extra", [-1, 0, 1], ids=["127 bytes", "128 bytes", "129 bytes"])
+def test_padding_at_the_edge_of_a_block(extra):
+    """A plaintext already at a multiple of 128 bytes gets no padding at all."""
+    base = {**FILE, "name": ""}
+    metadata = {**base, "name": "n" * (128 + extra - json_length(base))}
+    assert json_length(metadata) == 128 + extra
+    plaintext = open_blob(encrypt_metadata(metadata, KEY, iv=IV))
+    assert len(plaintext) == (128 if extra <= 0 else 256)
+
+
+@pytest.mark.parametrize(
+    "metadata",
+    [
+        {"name": "x", "type": "a/b", "size": 1},
+        {"kind": "folder", "name": "x", "type": "a/b", "size": 1},
+        {"kind": "file", "type": "a/b", "size": 1},
+        {"kind": "file", "name": 7, "type": "a/b", "size": 1},
+        {"kind": "file", "name": "x", "size": 1},
+        {"kind": "file", "name": "x", "type": None, "size": 1},
+        {"kind": "file", "name": "x", "type": "a/b"},
+        {"kind": "file", "name": "x", "type": "a/b", "size": -1},
+        {"kind": "file", "name": "x", "type": "a/b", "size": 1.0},
+        {"kind": "file", "name": "x", "type": "a/b", "size": True},
+        {"kind": "files", "name": "x", "type": "a/b", "size": 1},
+    ],
+    ids=["no kind", "unknown kind", "no name", "name not text", "no type", "type null",
+         "no size", "negative size", "float size", "bool size", "files without a list"],
+)
+def test_required_fields(metadata):
+    with pytest.raises(ProtocolError):
+        check_metadata(metadata)
+    with pytest.raises(ValueError):
+        encrypt_metadata(metadata, KEY)
+
+
+def test_unknown_fields_and_an_unknown_type_are_accepted():
+    metadata = {**FILE, "type": "application/octet-stream", "later": {"x": 1}}
+    assert check_metadata(metadata) is metadata
+
+
+@pytest.mark.parametrize(
+    ("given", "expected_type"),
+    [({"kind": "file", "name": "a"}, "application/octet-stream"),
+     ({"kind": "text", "name": "note.txt"}, "text/plain;charset=utf-8"),
+     ({"kind": "file", "name": "a", "type": "image/png", "size": 3}, "image/png")],
+    ids=["file", "text", "given"],
+)
+def test_complete_metadata_sets_size_and_defaults_the_type(given, expected_type):
+    completed = complete_metadata(given, 42)
+    assert completed["size"] == 42 and completed["type"] == expected_type
+    assert check_metadata(completed) is completed

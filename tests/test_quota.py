@@ -101,7 +101,7 @@ def test_without_a_quota_one_address_fills_the_store_and_the_next_gets_507(build
 
 def share_body(size, expires_in=3600):
     """A create body as tests.sharing.Sharing sends it."""
-    return {"version": 1, "size": size, "expires_in": expires_in, "downloads": 1,
+    return {"version": 2, "size": size, "expires_in": expires_in, "downloads": 1,
             "verifier": b64u(os.urandom(32)), "metadata": b64u(os.urandom(156))}
 
 

@@ -1,74 +1,16 @@
 // Speak the OneTimeShare HTTP API (docs/protocol.md §7). The only module that calls fetch.
 //
-// Every non-2xx answer becomes a typed error carrying the server's JSON message, so page modules
-// can tell "already opened" from "server busy" without reading status codes. A request that
-// never got an answer (offline, connection reset) is a NetworkError; an abort stays an AbortError.
-// Tokens travel only in Authorization headers, never in URLs.
+// Every non-2xx answer becomes the error class its stable `code` names (errors.js holds the one
+// table; a code this client does not know falls back by status), so page modules can tell
+// "already opened" from "deleted", or a share's password lock from the address's rate limit,
+// without reading English. A request that never got an answer (offline, connection reset) is a
+// ServerUnavailable with status 0; an abort stays an AbortError.
+// Tokens and proofs travel only in headers, never in URLs.
+
+import { apiError } from './errors.js';
 
 const BASE = '/api/v1';
-
-/** A non-2xx answer from the server. */
-export class ApiError extends Error {
-  constructor(status, body = {}, response = null) {
-    super(body.message || `The server answered ${status}.`);
-    this.name = 'ApiError';
-    this.status = status;
-    this.body = body;
-    this.retryAfter = retryAfterSeconds(response);
-  }
-
-  /** Whether trying the same request again later may succeed. */
-  get transient() {
-    return false;
-  }
-}
-
-/** 404: no such share, or it expired. */
-export class NotFound extends ApiError {}
-/** 410: the share was consumed (or deleted) before this client got it. */
-export class Gone extends ApiError {
-  /** Whether the sender deleted the share, rather than someone opening it. */
-  get deleted() {
-    return /deleted by its sender/i.test(this.message);
-  }
-}
-/** 403: a wrong proof (key or password), owner token or ticket; nothing was consumed. */
-export class Forbidden extends ApiError {}
-/** 409: the share is not in the state this request needs (e.g. still uploading). */
-export class Conflict extends ApiError {}
-/** 429: too many requests or wrong attempts; see retryAfter. */
-export class TooManyRequests extends ApiError {
-  get transient() {
-    return true;
-  }
-}
-/** 503 (storage unavailable), 507 (storage full), and other 5xx answers. */
-export class ServerBusy extends ApiError {
-  get transient() {
-    return this.status !== 507 && this.status !== 501;
-  }
-}
-/** Any other 4xx: a request this client should not have made. */
-export class BadRequest extends ApiError {}
-
-/** The request got no answer at all: offline, DNS, a reset connection. */
-export class NetworkError extends Error {
-  constructor(message = 'The server could not be reached. Check your connection.', options) {
-    super(message, options);
-    this.name = 'NetworkError';
-  }
-
-  get transient() {
-    return true;
-  }
-}
-
-const ERROR_TYPES = { 403: Forbidden, 404: NotFound, 409: Conflict, 410: Gone, 429: TooManyRequests };
-
-function errorFor(status, body, response) {
-  const Type = ERROR_TYPES[status] || (status >= 500 ? ServerBusy : BadRequest);
-  return new Type(status, body, response);
-}
+export const PASSWORD_PROOF_HEADER = 'X-Password-Proof';
 
 function retryAfterSeconds(response) {
   const value = response?.headers?.get('Retry-After');
@@ -81,6 +23,13 @@ function retryAfterSeconds(response) {
 
 function bearer(token) {
   return { Authorization: `Bearer ${token}` };
+}
+
+/** The proof headers of unlock and claim: the access token, and the password token if any. */
+function proofHeaders({ access, password = null }) {
+  const headers = bearer(access);
+  if (password !== null) headers[PASSWORD_PROOF_HEADER] = password;
+  return headers;
 }
 
 /** Send one request; return the Response if 2xx, else throw the matching ApiError. */
@@ -98,7 +47,9 @@ async function request(path, { method = 'GET', headers = {}, json, body, signal,
     response = await fetch(`${BASE}${path}`, init);
   } catch (error) {
     if (error.name === 'AbortError' || signal?.aborted) throw signal?.reason ?? error;
-    throw new NetworkError(undefined, { cause: error });
+    const unreachable = apiError(0, { message: 'The server could not be reached. Check your connection.' });
+    unreachable.cause = error;
+    throw unreachable;
   }
   if (response.ok) return response;
   let payload = {};
@@ -107,21 +58,28 @@ async function request(path, { method = 'GET', headers = {}, json, body, signal,
   } catch {
     // a proxy's HTML error page, or an empty body: keep the status alone
   }
-  throw errorFor(response.status, payload, response);
+  throw apiError(response.status, payload, retryAfterSeconds(response));
 }
 
 async function requestJson(path, options) {
   return (await request(path, options)).json();
 }
 
-/** GET /config: chunk size, largest share, expiry and download limits. */
+/**
+ * GET /config: the limits a client must honour (chunk_size, max_share_bytes, max_metadata_chars,
+ * expiry and download bounds) and whether creating a share needs an upload token.
+ */
 export function getConfig() {
   return requestJson('/config');
 }
 
-/** POST /shares: create a share in state "uploading"; returns {id, owner_token, chunk_size, ...}. */
-export function createShare(fields, { signal } = {}) {
-  return requestJson('/shares', { method: 'POST', json: fields, signal });
+/**
+ * POST /shares: create a version 2 share in state "uploading"; returns {id, owner_token,
+ * chunk_size, ...}. `uploadToken` is the operator's credential, when the server needs one.
+ */
+export function createShare(fields, { uploadToken = null, signal } = {}) {
+  const headers = uploadToken ? bearer(uploadToken) : {};
+  return requestJson('/shares', { method: 'POST', json: fields, headers, signal });
 }
 
 /** PUT /shares/{id}/chunks/{index}: store one chunk of ciphertext (repeatable). */
@@ -141,9 +99,20 @@ export function getStatus(id, { signal } = {}) {
   return requestJson(`/shares/${id}`, { signal });
 }
 
-/** POST /shares/{id}/claim with the auth token: counts one download, returns {ticket, ...}. */
-export function claimShare(id, authToken, { signal } = {}) {
-  return requestJson(`/shares/${id}/claim`, { method: 'POST', headers: bearer(authToken), signal });
+/**
+ * POST /shares/{id}/unlock with the proofs {access, password} (b64u): returns {metadata} and
+ * consumes nothing. A wrong password counts against the share (WrongPassword, attemptsLeft).
+ */
+export function unlockShare(id, proofs, { signal } = {}) {
+  return requestJson(`/shares/${id}/unlock`, { method: 'POST', headers: proofHeaders(proofs), signal });
+}
+
+/**
+ * POST /shares/{id}/claim with the proofs {access, password} (b64u; a v1 share: its auth token as
+ * `access`): counts one download, returns {ticket, size, metadata, ...}.
+ */
+export function claimShare(id, proofs, { signal } = {}) {
+  return requestJson(`/shares/${id}/claim`, { method: 'POST', headers: proofHeaders(proofs), signal });
 }
 
 /** GET /shares/{id}/content from byte `offset`: the Response, whose body streams ciphertext. */

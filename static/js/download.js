@@ -1,20 +1,23 @@
 // Open a share: read its status, unlock its keys and metadata, claim it, stream and decrypt it.
 //
-// Reading the status and decrypting the metadata consume nothing, so the page can show what the
-// link holds, and check a password locally, before anyone commits. Only claim() counts a
-// download. The ciphertext then streams through decryptStream; a connection that drops is
-// resumed with a Range request from the last byte received, while the claim is alive.
+// Reading the status and unlocking consume nothing, so the page can show what the link holds
+// before anyone commits; only claim() counts a download. Without a password the metadata comes
+// with the status and is decrypted here. With a password (version 2) the status holds none: the
+// unlock route hands it out only for a right password proof, and counts a wrong one, so guesses
+// are made online, one counted attempt each. Links made before version 2 are opened with the
+// v1 keys, as they were. The ciphertext then streams through decryptStream; a connection that
+// drops is resumed with a Range request from the last byte received, while the claim is alive.
 // No DOM here.
 
 import * as api from './api.js';
 import { decryptStream } from './crypto/ece.js';
 import { b64uDecode, b64uEncode, concatBytes } from './crypto/encoding.js';
-import { UnsupportedVersion } from './crypto/errors.js';
-import { deriveKeys } from './crypto/keys.js';
+import { deriveKeys, deriveV1Keys } from './crypto/keys.js';
 import { decryptMetadata } from './crypto/metadata.js';
+import { Gone, ProofRejected, ProtocolError, UnsupportedVersion } from './errors.js';
 import { isTransient, MAX_ATTEMPTS, backoff, sleep } from './retry.js';
 
-export const PROTOCOL_VERSIONS = [1];
+export const PROTOCOL_VERSIONS = [1, 2];
 
 /** The claim's ticket stopped working mid-download (idle too long): the share may be gone. */
 export class ClaimLost extends Error {
@@ -33,13 +36,21 @@ export async function readStatus(id, { signal } = {}) {
   return status;
 }
 
+/** Whether opening this share needs the server to check a password (version 2 with a password). */
+export function needsUnlock(status) {
+  return status.version !== 1 && Boolean(status.password);
+}
+
 /**
  * Derive the keys from the secret (and password) and decrypt the metadata; resolve {keys, metadata}.
  *
- * Rejects with IntegrityError when the metadata does not authenticate: a wrong password, or a
- * damaged link. Nothing is sent to the server, so nothing is consumed either way.
+ * Nothing is consumed either way. Rejects with DecryptionError when the metadata does not
+ * authenticate (a damaged link; for a version 1 share also a wrong password); for a version 2
+ * password share with WrongPassword (counted; attemptsLeft), Locked (retryAfter) or
+ * ProofRejected (the link's secret is wrong) from the server. `maxMetadataChars` is the
+ * server's limit when known.
  */
-export async function unlock(status, secret, password = null) {
+export async function unlock(id, status, secret, password = null, { maxMetadataChars, signal } = {}) {
   let params = null;
   if (status.password) {
     params = { salt: b64uDecode(status.password.salt), iterations: status.password.iterations };
@@ -47,20 +58,35 @@ export async function unlock(status, secret, password = null) {
   } else {
     password = null;
   }
-  const keys = await deriveKeys(secret, password, params);
-  const metadata = await decryptMetadata(status.metadata, keys.metadataKey);
+  const v1 = status.version === 1;
+  const keys = await (v1 ? deriveV1Keys : deriveKeys)(secret, password, params);
+  let blob = status.metadata;
+  if (needsUnlock(status)) {
+    ({ metadata: blob } = await api.unlockShare(id, proofsOf(keys), { signal }));
+  } else if (typeof blob !== 'string') {
+    throw new ProtocolError('the status of a share without a password must hold its metadata');
+  }
+  const metadata = await decryptMetadata(blob, keys.metadataKey, { required: !v1, maxChars: maxMetadataChars });
   return { keys, metadata };
 }
 
-/** Claim one download with the proof derived from the key; resolve {ticket, size, ...}. */
+/** Claim one download with the proofs derived from the keys; resolve {ticket, size, ...}. */
 export function claim(id, keys, { signal } = {}) {
-  return api.claimShare(id, b64uEncode(keys.authToken), { signal });
+  return api.claimShare(id, proofsOf(keys), { signal });
+}
+
+/** The proofs unlock and claim send, base64url: the access token, and the password token if any. */
+function proofsOf(keys) {
+  return {
+    access: b64uEncode(keys.accessToken),
+    password: keys.passwordToken === null ? null : b64uEncode(keys.passwordToken),
+  };
 }
 
 /**
  * Return the decrypted content of a claimed share as a ReadableStream.
  *
- * The stream errors with IntegrityError if any byte was altered or the body is cut short, so a
+ * The stream errors with DecryptionError if any byte was altered or the body is cut short, so a
  * consumer must treat its output as the file only once it has closed without error.
  * onProgress(received, total) counts ciphertext bytes.
  */
@@ -80,7 +106,7 @@ export function ciphertextStream(id, ticket, size, { signal, onProgress, onRetry
         try {
           if (!reader) {
             const response = await api.fetchContent(id, ticket, { offset, signal }).catch((error) => {
-              throw error instanceof api.Forbidden || error instanceof api.Gone ? new ClaimLost({ cause: error }) : error;
+              throw error instanceof ProofRejected || error instanceof Gone ? new ClaimLost({ cause: error }) : error;
             });
             if (offset > 0 && response.status !== 206) throw new Error('The server ignored the resume request.');
             reader = response.body.getReader();

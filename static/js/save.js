@@ -8,7 +8,7 @@
 //     working service worker); an error aborts the write, which discards the file.
 //  3. 'memory': the bytes are gathered into a Blob and saved once complete. The whole file sits
 //     in memory (or in the browser's blob storage), so the page warns before a large one.
-// In every way an error of the stream (IntegrityError) leaves no file behind that looks whole:
+// In every way an error of the stream (DecryptionError) leaves no file behind that looks whole:
 // the download fails, the write is aborted, or no Blob is ever made.
 
 import { el } from './dom.js';

@@ -87,6 +87,15 @@ def open_offer(open_page, link, **options):
     return page
 
 
+def enter_password(page, password):
+    """Type the password on the recipient's password step and press Unlock."""
+    expect(page.locator("#password-step")).to_be_visible()
+    expect(page.locator("#unlock")).to_be_enabled()
+    page.fill("#password", password)
+    page.click("#unlock")
+    expect(page.locator("#unlock")).to_have_text("Unlock")  # the answer is in
+
+
 def download(page):
     """Press the download button; return (file name, bytes) of the saved download."""
     with page.expect_download() as info:

@@ -20,6 +20,7 @@ from tests.processes import GunicornProcess
 from tests.recording import RecordingProxy
 
 CHUNK_SIZE = 256 * 1024  # small, so that a file of a few hundred KiB takes several chunks
+PROOF_FAILURES_MAX = 3  # few, so that a test reaches the lock in a few wrong passwords
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox",  # the tests may run as root, where Chromium's sandbox refuses to start
@@ -71,7 +72,8 @@ def live_server(redis_server, tmp_path_factory):
     server = GunicornProcess(
         redis_server.url, workers=2, threads=8, log_path=log_path,
         env={"CHUNK_SIZE": str(CHUNK_SIZE), "MAX_SHARE_BYTES": str(64 * 1024 * 1024),
-             "MAX_DOWNLOADS": "10", "ACCESS_LOG": "0"},
+             "MAX_DOWNLOADS": "10", "ACCESS_LOG": "0",
+             "PROOF_FAILURES_MAX": str(PROOF_FAILURES_MAX)},
     ).start()
     proxy = RecordingProxy(server.port)
     yield LiveServer(url=proxy.url, direct_url=server.url, proxy=proxy, log_path=log_path)

@@ -13,14 +13,16 @@ from playwright.sync_api import expect
 from tests.browser.actions import (
     download,
     drop_files,
+    enter_password,
     expect_problem,
     get_link,
     open_offer,
     open_sender,
     path_of,
+    set_options,
     share_id_of,
 )
-from tests.browser.conftest import CHUNK_SIZE
+from tests.browser.conftest import CHUNK_SIZE, PROOF_FAILURES_MAX
 from tests.sharing import b64u
 
 DAMAGED = "The file is damaged or the key is wrong"
@@ -179,16 +181,27 @@ def test_without_a_service_worker_the_file_is_saved_from_memory(open_page, live_
     watch.assert_clean()
 
 
-@pytest.mark.parametrize(("status", "title", "text"), [
-    (429, "Too many attempts", "Try again in about 2 min"),
-    (503, "The server is busy", "Wait a moment"),
-    (507, "The server is full", "out of storage space"),
-    (409, "Not ready yet", "still uploading"),
+@pytest.mark.parametrize(("status", "code", "title", "text"), [
+    (429, "locked", "Too many attempts", "Try again in about 2 min"),
+    (429, "rate_limited", "Too many requests", "Try again in about 2 min"),
+    (429, None, "Too many requests", "Try again in about 2 min"),
+    (503, "unavailable", "The server is busy", "Wait a moment"),
+    (502, None, "The server is busy", "Wait a moment"),
+    (507, "storage_full", "The server is full", "out of storage space"),
+    (409, "not_ready", "Not ready yet", "still uploading"),
+    (410, "consumed", "This link was already opened", "Someone opened this link before you"),
+    (410, "deleted", "This share was deleted", "The sender deleted it"),
+    (404, "a_code_from_a_newer_server", "This link has expired", "Ask the sender"),
 ])
-def test_server_refusals_are_told_in_human_words(open_page, watch, status, title, text):
+def test_server_refusals_are_told_by_their_code(open_page, watch, status, code, title, text):
+    # The English message says the opposite of the code: the page must follow the code.
+    body = {"error": "Refused", "message": "This share was deleted by its sender. Locked."}
+    if code:
+        body["code"] = code
+
     def refuse(route):
         route.fulfill(status=status, headers={"Retry-After": "90"}, content_type="application/json",
-                      body=json.dumps({"error": "Refused", "message": "refused"}))
+                      body=json.dumps(body))
 
     share = f"/s/{b64u(os.urandom(16))}#{b64u(os.urandom(16))}"
     page = open_page()
@@ -196,3 +209,31 @@ def test_server_refusals_are_told_in_human_words(open_page, watch, status, title
     page.goto(share)
     expect_problem(page, title, text)
     watch.assert_clean(expected_errors=[f"status of {status}"])
+
+
+def test_a_wrong_key_on_a_password_share_is_refused_and_not_counted(open_page, live_server,
+                                                                     watch):
+    sender = open_sender(open_page)
+    content = os.urandom(5000)
+    drop_files(sender, [("ledger.xlsx", content, "application/octet-stream")])
+    set_options(sender, password="tulip")
+    link = get_link(sender)
+    wrong = link.split("#")[0] + "#" + b64u(os.urandom(16))
+    stranger = open_page(path_of(wrong))
+    enter_password(stranger, "tulip")
+    # The access proof (the secret alone) is checked first: a stranger with the id cannot make
+    # attempts count, so cannot lock the share.
+    expect_problem(stranger, "The link is damaged or the key is wrong", "Nothing was used up")
+    for _ in range(PROOF_FAILURES_MAX + 1):
+        answer = live_server.api("POST", f"/shares/{share_id_of(link)}/unlock",
+                                 headers={"Authorization": f"Bearer {b64u(os.urandom(32))}",
+                                          "X-Password-Proof": b64u(os.urandom(32))})
+        assert answer.status_code == 403 and answer.json()["code"] == "proof_invalid"
+
+    recipient = open_page(path_of(link))
+    enter_password(recipient, "not tulip")
+    left = PROOF_FAILURES_MAX - 1
+    expect(recipient.locator("#password-error")).to_contain_text(f"{left} attempt")
+    enter_password(recipient, "tulip")
+    assert download(recipient) == ("ledger.xlsx", content)
+    watch.assert_clean()

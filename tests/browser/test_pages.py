@@ -159,3 +159,14 @@ def test_only_api_js_calls_fetch_and_only_crypto_modules_touch_subtle():
         "js/api.js"]
     assert {name for name, text in sources.items() if "crypto.subtle" in text} <= {
         name for name in sources if name.startswith("js/crypto/")}
+
+
+def test_no_module_reads_the_servers_english_to_decide():
+    """Errors are told apart by class and `code` (static/js/errors.js), never by their wording."""
+    sources = {path.relative_to(STATIC).as_posix(): path.read_text()
+               for path in (STATIC / "js").rglob("*.js") if "vendor" not in path.parts}
+    reads_message = re.compile(
+        r"\.test\([^)]*\.message|\.message\)?\s*\.(match|search|includes|startsWith)\(|\.message\s*[!=]==")
+    assert [name for name, text in sources.items() if reads_message.search(text)] == []
+    assert "ERROR_CLASSES" in sources["js/errors.js"]
+    assert [name for name, text in sources.items() if "ERROR_CLASSES" in text] == ["js/errors.js"]

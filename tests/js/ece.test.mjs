@@ -8,7 +8,7 @@ import {
   HEADER_LENGTH, MAX_RECORD_SIZE, MIN_RECORD_SIZE, RECORD_SIZE, RecordCipher, SALT_LENGTH, TAG_LENGTH,
 } from '../../static/js/crypto/ece.js';
 import { concatBytes, hexDecode } from '../../static/js/crypto/encoding.js';
-import { IntegrityError, ProtocolError } from '../../static/js/crypto/errors.js';
+import { DecryptionError, ProtocolError } from '../../static/js/errors.js';
 import { pattern, prng, randomSplit, runStream } from './helpers.mjs';
 
 const IKM = hexDecode('6b9c9d2f5e0a4c1b8e7f3a2d1c0b9a88');
@@ -37,8 +37,8 @@ describe('round trips', () => {
     for (const size of sizes) {
       test(`rs ${rs}, ${size} bytes`, async () => {
         const plaintext = pattern(size);
-        const body = await encryptBytes(IKM, plaintext, { rs });
-        assert.equal(body.length, encryptedSize(size, rs));
+        const body = await encryptBytes(IKM, plaintext, { pad: false, rs });
+        assert.equal(body.length, encryptedSize(size, rs, { pad: false }));
         const { header, records } = splitBody(body);
         assert.equal(header.length, HEADER_LENGTH);
         assert.equal(records.length, Math.max(1, Math.ceil(size / per)));
@@ -57,7 +57,7 @@ describe('round trips', () => {
   }
 
   test('an empty plaintext is one 17-byte record holding only the delimiter', async () => {
-    const body = await encryptBytes(IKM, new Uint8Array(0), { salt: SALT });
+    const body = await encryptBytes(IKM, new Uint8Array(0), { pad: false, salt: SALT });
     assert.equal(body.length, HEADER_LENGTH + 17);
     const cipher = await RecordCipher.create(IKM, SALT);
     assert.deepEqual(await cipher.open(0, body.subarray(HEADER_LENGTH)), Uint8Array.of(2));
@@ -66,14 +66,14 @@ describe('round trips', () => {
 
   test('the header holds the salt, rs, and keyid', async () => {
     const keyid = Uint8Array.of(0x61, 0x31);
-    const body = await encryptBytes(IKM, pattern(10), { salt: SALT, rs: 0x00010203, keyid });
+    const body = await encryptBytes(IKM, pattern(10), { pad: false, salt: SALT, rs: 0x00010203, keyid });
     assert.deepEqual(body.subarray(0, HEADER_LENGTH + 2), concatBytes(SALT, Uint8Array.of(0, 1, 2, 3, 2), keyid));
     assert.deepEqual(await decryptBytes(IKM, body), pattern(10));
   });
 
   test('each body gets a fresh random salt', async () => {
-    const a = await encryptBytes(IKM, pattern(100));
-    const b = await encryptBytes(IKM, pattern(100));
+    const a = await encryptBytes(IKM, pattern(100), { pad: false });
+    const b = await encryptBytes(IKM, pattern(100), { pad: false });
     assert.notDeepEqual(a.subarray(0, SALT_LENGTH), b.subarray(0, SALT_LENGTH));
     assert.notDeepEqual(a.subarray(HEADER_LENGTH), b.subarray(HEADER_LENGTH));
     assert.deepEqual(await decryptBytes(IKM, a), await decryptBytes(IKM, b));
@@ -81,8 +81,8 @@ describe('round trips', () => {
 
   test('the smallest and largest record sizes both work', async () => {
     for (const rs of [MIN_RECORD_SIZE, MAX_RECORD_SIZE]) {
-      const body = await encryptBytes(IKM, pattern(50), { rs });
-      assert.equal(body.length, encryptedSize(50, rs));
+      const body = await encryptBytes(IKM, pattern(50), { pad: false, rs });
+      assert.equal(body.length, encryptedSize(50, rs, { pad: false }));
       assert.deepEqual(await decryptBytes(IKM, body), pattern(50));
     }
   });
@@ -111,7 +111,7 @@ describe('splitting the input', () => {
   for (const [rs, size, maxPiece] of [[64, 500, 130], [100, 1000, 7], [RECORD_SIZE, 200000, 70000]]) {
     test(`rs ${rs}, ${size} bytes in random pieces up to ${maxPiece}`, async () => {
       const plaintext = pattern(size);
-      const whole = await encryptBytes(IKM, plaintext, { salt: SALT, rs });
+      const whole = await encryptBytes(IKM, plaintext, { pad: false, salt: SALT, rs });
       const random = prng(rs + size);
       for (let round = 0; round < 8; round++) {
         const encrypted = await runStream(encryptStream(IKM, { salt: SALT, rs }), randomSplit(plaintext, random, maxPiece));
@@ -126,7 +126,7 @@ describe('splitting the input', () => {
 
   test('one byte at a time, through header and every record boundary', async () => {
     const plaintext = pattern(200);
-    const body = await encryptBytes(IKM, plaintext, { rs: 64, keyid: Uint8Array.of(7, 8, 9) });
+    const body = await encryptBytes(IKM, plaintext, { pad: false, rs: 64, keyid: Uint8Array.of(7, 8, 9) });
     const { output, error } = await runStream(decryptStream(IKM), randomSplit(body, () => 1, 1));
     assert.equal(error, null);
     assert.deepEqual(output, plaintext);
@@ -138,7 +138,7 @@ describe('splitting the input', () => {
     for (let offset = 0; offset < plaintext.length; offset += 1000) pieces.push(plaintext.subarray(offset, offset + 1000));
     const encrypted = await runStream(encryptStream(IKM), pieces);
     assert.equal(encrypted.error, null);
-    assert.equal(encrypted.output.length, encryptedSize(plaintext.length));
+    assert.equal(encrypted.output.length, encryptedSize(plaintext.length, RECORD_SIZE, { pad: false }));
     const cut = [];
     for (let offset = 0; offset < encrypted.output.length; offset += 777) cut.push(encrypted.output.subarray(offset, offset + 777));
     const decrypted = await runStream(decryptStream(IKM), cut);
@@ -174,11 +174,11 @@ describe('streaming', () => {
     await encrypter.flush(out);
     assert.equal(out.chunks.length, 3);
     assert.equal(out.chunks[2].length, 1 + 17);
-    assert.deepEqual(concatBytes(...out.chunks), await encryptBytes(IKM, pattern(rs - 16), { salt: SALT, rs }));
+    assert.deepEqual(concatBytes(...out.chunks), await encryptBytes(IKM, pattern(rs - 16), { pad: false, salt: SALT, rs }));
   });
 
   test('the decrypter releases a record only once it has authenticated and is not the last', async () => {
-    const body = await encryptBytes(IKM, pattern(200), { rs: 64 });
+    const body = await encryptBytes(IKM, pattern(200), { pad: false, rs: 64 });
     const decrypter = new Decrypter(IKM);
     const out = recorder();
     await decrypter.transform(body.subarray(0, HEADER_LENGTH + 64), out);
@@ -203,7 +203,7 @@ describe('streaming', () => {
 describe('bad record sizes in the header', () => {
   for (const rs of [0, 1, 17, MAX_RECORD_SIZE + 1, 0xffffffff]) {
     test(`rs ${rs} is a ProtocolError`, async () => {
-      const body = await encryptBytes(IKM, pattern(100), { salt: SALT, rs: 64 });
+      const body = await encryptBytes(IKM, pattern(100), { pad: false, salt: SALT, rs: 64 });
       new DataView(body.buffer).setUint32(SALT_LENGTH, rs);
       await assert.rejects(decryptBytes(IKM, body), ProtocolError);
     });
@@ -229,43 +229,43 @@ describe('damaged bodies', () => {
   // [description, make(body, fullBody, cipher) -> damaged body, error class, plaintext that may be
   // released at most, from which plaintext]
   const cases = [
-    ['a bit flipped in the salt', (b) => flip(b, 3), IntegrityError, 0],
-    ['rs changed by one', (b) => flip(b, 19, 0), IntegrityError, 0],
+    ['a bit flipped in the salt', (b) => flip(b, 3), DecryptionError, 0],
+    ['rs changed by one', (b) => flip(b, 19, 0), DecryptionError, 0],
     ['rs changed out of bounds', (b) => flip(b, 16, 7), ProtocolError, 0],
-    ['idlen changed', (b) => flip(b, 20, 0), IntegrityError, 0],
-    ...[0, 1, 2, 4].map((i) => [`a bit flipped in the data of record ${i}`, (b) => flip(b, record(i) + 5, 3), IntegrityError, i * PER]),
-    ...[0, 3].map((i) => [`a bit flipped in the tag of record ${i}`, (b) => flip(b, record(i + 1) - 1, 6), IntegrityError, i * PER]),
-    ['a bit flipped in the last tag', (b) => flip(b, b.length - 1), IntegrityError, 4 * PER],
-    ...[0, 1, 2, 4].map((i) => [`a byte dropped from record ${i}`, (b) => cut(b, record(i) + 9, record(i) + 10), IntegrityError, i * PER]),
-    ...[0, 1, 2].map((i) => [`record ${i} dropped`, (b) => cut(b, record(i), record(i + 1)), IntegrityError, i * PER]),
-    ['the last record dropped', (b) => b.subarray(0, record(4)), IntegrityError, 3 * PER],
+    ['idlen changed', (b) => flip(b, 20, 0), DecryptionError, 0],
+    ...[0, 1, 2, 4].map((i) => [`a bit flipped in the data of record ${i}`, (b) => flip(b, record(i) + 5, 3), DecryptionError, i * PER]),
+    ...[0, 3].map((i) => [`a bit flipped in the tag of record ${i}`, (b) => flip(b, record(i + 1) - 1, 6), DecryptionError, i * PER]),
+    ['a bit flipped in the last tag', (b) => flip(b, b.length - 1), DecryptionError, 4 * PER],
+    ...[0, 1, 2, 4].map((i) => [`a byte dropped from record ${i}`, (b) => cut(b, record(i) + 9, record(i) + 10), DecryptionError, i * PER]),
+    ...[0, 1, 2].map((i) => [`record ${i} dropped`, (b) => cut(b, record(i), record(i + 1)), DecryptionError, i * PER]),
+    ['the last record dropped', (b) => b.subarray(0, record(4)), DecryptionError, 3 * PER],
     ['records 1 and 2 swapped', (b) => concatBytes(b.subarray(0, record(1)), b.subarray(record(2), record(3)),
-      b.subarray(record(1), record(2)), b.subarray(record(3))), IntegrityError, PER],
-    ['record 1 duplicated', (b) => concatBytes(b.subarray(0, record(2)), b.subarray(record(1))), IntegrityError, 2 * PER],
-    ['the body is empty', () => new Uint8Array(0), IntegrityError, 0],
-    ['the body ends inside the salt', (b) => b.subarray(0, 7), IntegrityError, 0],
-    ['the body ends inside rs', (b) => b.subarray(0, 18), IntegrityError, 0],
-    ['the body ends after the header', (b) => b.subarray(0, HEADER_LENGTH), IntegrityError, 0],
-    ...[1, 2, 3].map((k) => [`the body ends after record ${k - 1}`, (b) => b.subarray(0, record(k)), IntegrityError, (k - 1) * PER]),
-    ['the body ends one byte into a record', (b) => b.subarray(0, record(2) + 1), IntegrityError, 2 * PER],
-    ['the body ends mid-record', (b) => b.subarray(0, record(2) + 30), IntegrityError, 2 * PER],
-    ['the body ends inside the last tag', (b) => b.subarray(0, b.length - 5), IntegrityError, 4 * PER],
-    ['the last record is shorter than tag and delimiter', (b) => b.subarray(0, record(4) + 16), IntegrityError, 4 * PER],
-    ['a byte appended', (b) => concatBytes(b, Uint8Array.of(0)), IntegrityError, 4 * PER],
+      b.subarray(record(1), record(2)), b.subarray(record(3))), DecryptionError, PER],
+    ['record 1 duplicated', (b) => concatBytes(b.subarray(0, record(2)), b.subarray(record(1))), DecryptionError, 2 * PER],
+    ['the body is empty', () => new Uint8Array(0), DecryptionError, 0],
+    ['the body ends inside the salt', (b) => b.subarray(0, 7), DecryptionError, 0],
+    ['the body ends inside rs', (b) => b.subarray(0, 18), DecryptionError, 0],
+    ['the body ends after the header', (b) => b.subarray(0, HEADER_LENGTH), DecryptionError, 0],
+    ...[1, 2, 3].map((k) => [`the body ends after record ${k - 1}`, (b) => b.subarray(0, record(k)), DecryptionError, (k - 1) * PER]),
+    ['the body ends one byte into a record', (b) => b.subarray(0, record(2) + 1), DecryptionError, 2 * PER],
+    ['the body ends mid-record', (b) => b.subarray(0, record(2) + 30), DecryptionError, 2 * PER],
+    ['the body ends inside the last tag', (b) => b.subarray(0, b.length - 5), DecryptionError, 4 * PER],
+    ['the last record is shorter than tag and delimiter', (b) => b.subarray(0, record(4) + 16), DecryptionError, 4 * PER],
+    ['a byte appended', (b) => concatBytes(b, Uint8Array.of(0)), DecryptionError, 4 * PER],
     ['a valid record appended after the last one', (b, f, c) => c.seal(5, Uint8Array.of(1, 2, 3, 2)).then((r) => concatBytes(b, r)),
-      IntegrityError, 4 * PER],
-    ['wrong key', (b) => b, IntegrityError, 0, OTHER_IKM],
-    ['a byte appended after a full last record', (b, f) => concatBytes(f, Uint8Array.of(0)), IntegrityError, PER, IKM, FULL_PLAINTEXT],
+      DecryptionError, 4 * PER],
+    ['wrong key', (b) => b, DecryptionError, 0, OTHER_IKM],
+    ['a byte appended after a full last record', (b, f) => concatBytes(f, Uint8Array.of(0)), DecryptionError, PER, IKM, FULL_PLAINTEXT],
     ['a record appended after a full last record', (b, f, c) => c.seal(2, Uint8Array.of(9, 2)).then((r) => concatBytes(f, r)),
-      IntegrityError, PER, IKM, FULL_PLAINTEXT],
-    ['a full last record dropped', (b, f) => f.subarray(0, record(1)), IntegrityError, 0, IKM, FULL_PLAINTEXT],
+      DecryptionError, PER, IKM, FULL_PLAINTEXT],
+    ['a full last record dropped', (b, f) => f.subarray(0, record(1)), DecryptionError, 0, IKM, FULL_PLAINTEXT],
   ];
 
   for (const [description, make, ErrorClass, maxReleased, ikm = IKM, plaintext = PLAINTEXT] of cases) {
     test(description, async () => {
       const cipher = await RecordCipher.create(IKM, SALT);
-      const body = await encryptBytes(IKM, PLAINTEXT, { salt: SALT, rs: RS });
-      const fullBody = await encryptBytes(IKM, FULL_PLAINTEXT, { salt: SALT, rs: RS });
+      const body = await encryptBytes(IKM, PLAINTEXT, { pad: false, salt: SALT, rs: RS });
+      const fullBody = await encryptBytes(IKM, FULL_PLAINTEXT, { pad: false, salt: SALT, rs: RS });
       const damaged = await make(body, fullBody, cipher);
       await assert.rejects(decryptBytes(ikm, damaged), ErrorClass);
       const random = prng(damaged.length);
@@ -299,7 +299,7 @@ describe('damaged bodies', () => {
       const body = concatBytes(SALT, Uint8Array.of(0, 0, 0, RS, 0), ...sealed);
       for (const pieces of [[body], randomSplit(body, () => 1, 1)]) {
         const { output, error } = await runStream(decryptStream(IKM), pieces);
-        assert.ok(error instanceof IntegrityError, `${error}`);
+        assert.ok(error instanceof DecryptionError, `${error}`);
         assert.ok(output.length <= maxReleased);
       }
     });
@@ -316,15 +316,15 @@ describe('damaged bodies', () => {
 
 describe('options and sizes', () => {
   test('encryptedSize follows protocol.md §3', () => {
-    assert.equal(encryptedSize(0), 21 + 17);
-    assert.equal(encryptedSize(1), 21 + 1 + 17);
-    assert.equal(encryptedSize(65519), 21 + 65519 + 17);
-    assert.equal(encryptedSize(65520), 21 + 65520 + 34);
-    assert.equal(encryptedSize(10 * 1024 * 1024), 21 + 10 * 1024 * 1024 + 17 * Math.ceil(10 * 1024 * 1024 / 65519));
-    assert.equal(encryptedSize(94, 64), 21 + 94 + 34);
-    assert.throws(() => encryptedSize(-1), RangeError);
-    assert.throws(() => encryptedSize(1.5), RangeError);
-    assert.throws(() => encryptedSize(10, 17), RangeError);
+    assert.equal(encryptedSize(0, RECORD_SIZE, { pad: false }), 21 + 17);
+    assert.equal(encryptedSize(1, RECORD_SIZE, { pad: false }), 21 + 1 + 17);
+    assert.equal(encryptedSize(65519, RECORD_SIZE, { pad: false }), 21 + 65519 + 17);
+    assert.equal(encryptedSize(65520, RECORD_SIZE, { pad: false }), 21 + 65520 + 34);
+    assert.equal(encryptedSize(10 * 1024 * 1024, RECORD_SIZE, { pad: false }), 21 + 10 * 1024 * 1024 + 17 * Math.ceil(10 * 1024 * 1024 / 65519));
+    assert.equal(encryptedSize(94, 64, { pad: false }), 21 + 94 + 34);
+    assert.throws(() => encryptedSize(-1, RECORD_SIZE, { pad: false }), RangeError);
+    assert.throws(() => encryptedSize(1.5, RECORD_SIZE, { pad: false }), RangeError);
+    assert.throws(() => encryptedSize(10, 17, { pad: false }), RangeError);
   });
 
   test('bad encryption options are the caller\'s error', () => {

@@ -6,7 +6,7 @@ import { describe, test } from 'node:test';
 import {
   b64uDecode, b64uEncode, concatBytes, hexDecode, hexEncode, utf8Decode, utf8Encode,
 } from '../../static/js/crypto/encoding.js';
-import { IntegrityError, ProtocolError, UnsupportedVersion } from '../../static/js/crypto/errors.js';
+import { DecryptionError, ProtocolError, UnsupportedVersion } from '../../static/js/errors.js';
 
 describe('base64url', () => {
   for (const [bytes, text] of [
@@ -65,8 +65,8 @@ describe('hex, UTF-8, concatenation', () => {
 
 describe('errors', () => {
   test('have names and the right ancestry', () => {
-    const integrity = new IntegrityError();
-    assert.equal(integrity.name, 'IntegrityError');
+    const integrity = new DecryptionError();
+    assert.equal(integrity.name, 'DecryptionError');
     assert.ok(integrity instanceof Error);
     assert.match(integrity.message, /damaged data or wrong key/);
     assert.equal(new ProtocolError('x').name, 'ProtocolError');

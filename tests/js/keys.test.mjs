@@ -1,13 +1,15 @@
-// Key derivation (protocol.md §2): behaviour and refusals. Exact values are in vectors.test.mjs.
+// Key derivation (protocol.md §2), v2 and the v1 kept for old links: behaviour and refusals.
+// Exact values are in vectors.test.mjs.
 
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 
 import { concatBytes, utf8Encode } from '../../static/js/crypto/encoding.js';
-import { ProtocolError } from '../../static/js/crypto/errors.js';
+import { ProtocolError } from '../../static/js/errors.js';
 import {
-  AUTH_INFO, CONTENT_INFO, deriveKeys, MAX_PBKDF2_ITERATIONS, METADATA_INFO, MIN_PBKDF2_ITERATIONS,
-  newPasswordParams, newSecret, PASSWORD_SALT_LENGTH, PBKDF2_ITERATIONS, SECRET_LENGTH,
+  ACCESS_INFO, CONTENT_INFO, deriveKeys, deriveV1Keys, MAX_PBKDF2_ITERATIONS, METADATA_INFO,
+  MIN_PBKDF2_ITERATIONS, newPasswordParams, newSecret, PASSWORD_INFO, PASSWORD_SALT_LENGTH,
+  PBKDF2_ITERATIONS, SECRET_LENGTH, V1_AUTH_INFO, V1_CONTENT_INFO, V1_METADATA_INFO,
 } from '../../static/js/crypto/keys.js';
 
 const SECRET = Uint8Array.from({ length: 16 }, (_, i) => i);
@@ -34,7 +36,9 @@ describe('constants', () => {
     assert.equal(PBKDF2_ITERATIONS, 600000);
     assert.equal(MIN_PBKDF2_ITERATIONS, 600000);
     assert.equal(MAX_PBKDF2_ITERATIONS, 10000000);
-    assert.deepEqual([CONTENT_INFO, METADATA_INFO, AUTH_INFO],
+    assert.deepEqual([ACCESS_INFO, CONTENT_INFO, METADATA_INFO, PASSWORD_INFO],
+      ['OneTimeShare v2 access', 'OneTimeShare v2 content', 'OneTimeShare v2 metadata', 'OneTimeShare v2 password']);
+    assert.deepEqual([V1_CONTENT_INFO, V1_METADATA_INFO, V1_AUTH_INFO],
       ['OneTimeShare v1 content', 'OneTimeShare v1 metadata', 'OneTimeShare v1 auth']);
   });
 });
@@ -56,22 +60,33 @@ describe('fresh values', () => {
   });
 });
 
+const sha256 = async (bytes) => new Uint8Array(await crypto.subtle.digest('SHA-256', bytes));
+
+async function pbkdf2ByHand(password) {
+  const encoded = await crypto.subtle.importKey('raw', utf8Encode(password), 'PBKDF2', false, ['deriveBits']);
+  return new Uint8Array(await crypto.subtle.deriveBits(
+    { name: 'PBKDF2', hash: 'SHA-256', salt: SALT, iterations: 600000 }, encoded, 256));
+}
+
 describe('deriveKeys without a password', () => {
   test('gives keys of the right lengths, one per purpose, as HKDF with an empty salt', async () => {
     const keys = await deriveKeys(SECRET);
+    assert.equal(keys.version, 2);
     assert.equal(keys.contentIkm.length, 16);
     assert.equal(keys.metadataKey.length, 32);
-    assert.equal(keys.authToken.length, 32);
+    assert.equal(keys.accessToken.length, 32);
     assert.deepEqual(keys.contentIkm, await hkdfByHand(SECRET, CONTENT_INFO, 16));
     assert.deepEqual(keys.metadataKey, await hkdfByHand(SECRET, METADATA_INFO, 32));
-    assert.deepEqual(keys.authToken, await hkdfByHand(SECRET, AUTH_INFO, 32));
-    const distinct = new Set([keys.contentIkm, keys.metadataKey, keys.authToken, keys.verifier].map(hex));
+    assert.deepEqual(keys.accessToken, await hkdfByHand(SECRET, ACCESS_INFO, 32));
+    const distinct = new Set([keys.contentIkm, keys.metadataKey, keys.accessToken, keys.accessVerifier].map(hex));
     assert.equal(distinct.size, 4);
   });
 
-  test('the verifier is SHA-256 of the auth token', async () => {
+  test('the access verifier is SHA-256 of the access token, and there is no password token', async () => {
     const keys = await deriveKeys(SECRET);
-    assert.deepEqual(keys.verifier, new Uint8Array(await crypto.subtle.digest('SHA-256', keys.authToken)));
+    assert.deepEqual(keys.accessVerifier, await sha256(keys.accessToken));
+    assert.equal(keys.passwordToken, null);
+    assert.equal(keys.passwordVerifier, null);
   });
 
   test('is deterministic, and another secret changes every key', async () => {
@@ -81,29 +96,72 @@ describe('deriveKeys without a password', () => {
     const other = SECRET.slice();
     other[15] ^= 1;
     const c = await deriveKeys(other);
-    for (const name of ['contentIkm', 'metadataKey', 'authToken', 'verifier']) assert.notDeepEqual(a[name], c[name]);
+    for (const name of ['contentIkm', 'metadataKey', 'accessToken', 'accessVerifier']) assert.notDeepEqual(a[name], c[name]);
   });
 });
 
 describe('deriveKeys with a password', () => {
-  test('mixes the stretched password into every key (ikm = secret || PBKDF2)', async () => {
+  test('mixes the stretched password into the content, metadata and password keys', async () => {
     const plain = await deriveKeys(SECRET);
     const protectedKeys = await deriveKeys(SECRET, 'hunter2', PARAMS);
-    const encoded = await crypto.subtle.importKey('raw', utf8Encode('hunter2'), 'PBKDF2', false, ['deriveBits']);
-    const pw = new Uint8Array(await crypto.subtle.deriveBits(
-      { name: 'PBKDF2', hash: 'SHA-256', salt: SALT, iterations: 600000 }, encoded, 256));
-    assert.deepEqual(protectedKeys.contentIkm, await hkdfByHand(concatBytes(SECRET, pw), CONTENT_INFO, 16));
-    for (const name of ['contentIkm', 'metadataKey', 'authToken', 'verifier']) {
-      assert.notDeepEqual(plain[name], protectedKeys[name]);
-    }
+    const ikm = concatBytes(SECRET, await pbkdf2ByHand('hunter2'));
+    assert.deepEqual(protectedKeys.contentIkm, await hkdfByHand(ikm, CONTENT_INFO, 16));
+    assert.deepEqual(protectedKeys.metadataKey, await hkdfByHand(ikm, METADATA_INFO, 32));
+    assert.deepEqual(protectedKeys.passwordToken, await hkdfByHand(ikm, PASSWORD_INFO, 32));
+    assert.deepEqual(protectedKeys.passwordVerifier, await sha256(protectedKeys.passwordToken));
+    for (const name of ['contentIkm', 'metadataKey']) assert.notDeepEqual(plain[name], protectedKeys[name]);
   });
 
-  test('another password or another salt gives other keys', async () => {
+  test('the access token proves the secret alone: the password does not change it', async () => {
+    // The server checks it first and never counts it, so only a link holder can make a wrong
+    // password count against the share, and a proof of the secret tests no password guess.
+    const plain = await deriveKeys(SECRET);
+    const a = await deriveKeys(SECRET, 'hunter2', PARAMS);
+    const b = await deriveKeys(SECRET, 'hunter3', PARAMS);
+    assert.deepEqual(a.accessToken, plain.accessToken);
+    assert.deepEqual(b.accessVerifier, plain.accessVerifier);
+    const distinct = new Set([a.contentIkm, a.metadataKey, a.accessToken, a.passwordToken].map(hex));
+    assert.equal(distinct.size, 4);
+  });
+
+  test('another password or another salt gives another password token', async () => {
     const a = await deriveKeys(SECRET, 'hunter2', PARAMS);
     const b = await deriveKeys(SECRET, 'hunter3', PARAMS);
     const c = await deriveKeys(SECRET, 'hunter2', { salt: SALT.map((x) => x ^ 1), iterations: PBKDF2_ITERATIONS });
-    assert.notDeepEqual(a.authToken, b.authToken);
-    assert.notDeepEqual(a.authToken, c.authToken);
+    assert.notDeepEqual(a.passwordToken, b.passwordToken);
+    assert.notDeepEqual(a.passwordToken, c.passwordToken);
+    assert.notDeepEqual(a.metadataKey, b.metadataKey);
+  });
+
+  test('the password is normalised to NFC first', async () => {
+    const composed = await deriveKeys(SECRET, 'caf\u00e9', PARAMS);
+    const decomposed = await deriveKeys(SECRET, 'cafe\u0301', PARAMS);
+    assert.deepEqual(composed.passwordToken, decomposed.passwordToken);
+  });
+});
+
+describe('deriveV1Keys, for links made before version 2', () => {
+  test('uses the v1 labels, with the auth token as the one bearer proof', async () => {
+    const keys = await deriveV1Keys(SECRET);
+    assert.equal(keys.version, 1);
+    assert.deepEqual(keys.contentIkm, await hkdfByHand(SECRET, V1_CONTENT_INFO, 16));
+    assert.deepEqual(keys.metadataKey, await hkdfByHand(SECRET, V1_METADATA_INFO, 32));
+    assert.deepEqual(keys.accessToken, await hkdfByHand(SECRET, V1_AUTH_INFO, 32));
+    assert.deepEqual(keys.accessVerifier, await sha256(keys.accessToken));
+    assert.equal(keys.passwordToken, null);
+  });
+
+  test('with a password, every v1 key comes from secret || PBKDF2', async () => {
+    const keys = await deriveV1Keys(SECRET, 'hunter2', PARAMS);
+    const ikm = concatBytes(SECRET, await pbkdf2ByHand('hunter2'));
+    assert.deepEqual(keys.accessToken, await hkdfByHand(ikm, V1_AUTH_INFO, 32));
+    assert.deepEqual(keys.contentIkm, await hkdfByHand(ikm, V1_CONTENT_INFO, 16));
+    assert.notDeepEqual(keys.contentIkm, (await deriveKeys(SECRET, 'hunter2', PARAMS)).contentIkm);
+  });
+
+  test('refuses what deriveKeys refuses', async () => {
+    await assert.rejects(deriveV1Keys(new Uint8Array(15)), ProtocolError);
+    await assert.rejects(deriveV1Keys(SECRET, 'pw', { salt: SALT, iterations: 1000 }), ProtocolError);
   });
 });
 

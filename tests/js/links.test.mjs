@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 
-import { ProtocolError } from '../../static/js/crypto/errors.js';
+import { LinkError, ProtocolError } from '../../static/js/errors.js';
 import { buildLink, checkShareId, parseLink, secretFromFragment } from '../../static/js/crypto/links.js';
 
 const SECRET = Uint8Array.from({ length: 16 }, (_, i) => i);
@@ -63,7 +63,7 @@ describe('parseLink refuses', () => {
     ['null', null],
   ]) {
     test(label, () => {
-      assert.throws(() => parseLink(link), ProtocolError);
+      assert.throws(() => parseLink(link), LinkError);
     });
   }
 });
@@ -93,14 +93,14 @@ describe('secretFromFragment and checkShareId', () => {
 
   for (const hash of ['', '#', `##${SECRET_TEXT}`, `#${SECRET_TEXT} `, `#${SECRET_TEXT.slice(0, -1)}`, '#AAAA', undefined]) {
     test(`refuses fragment ${JSON.stringify(hash)}`, () => {
-      assert.throws(() => secretFromFragment(hash), ProtocolError);
+      assert.throws(() => secretFromFragment(hash), LinkError);
     });
   }
 
   test('checkShareId returns a good id and refuses others', () => {
     assert.equal(checkShareId(SHARE_ID), SHARE_ID);
     for (const bad of ['', SHARE_ID.slice(1), `${SHARE_ID}=`, `${SHARE_ID.slice(0, -2)}==`, 42]) {
-      assert.throws(() => checkShareId(bad), ProtocolError);
+      assert.throws(() => checkShareId(bad), LinkError);
     }
   });
 });

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 
 import { b64uDecode, b64uEncode, concatBytes, utf8Encode } from '../../static/js/crypto/encoding.js';
-import { IntegrityError, ProtocolError } from '../../static/js/crypto/errors.js';
+import { DecryptionError, ProtocolError } from '../../static/js/errors.js';
 import {
   decryptMetadata, encryptMetadata, IV_LENGTH, MAX_METADATA_CHARS, METADATA_PAD, TAG_LENGTH,
 } from '../../static/js/crypto/metadata.js';
@@ -32,7 +32,6 @@ describe('round trips', () => {
     { kind: 'files', name: 'photos.zip', type: 'application/zip', size: 9, files: [{ name: '日本の海.jpg', size: 4 }, { name: 'фото', size: 5 }] },
     { kind: 'text', name: 'note.txt', type: 'text/plain;charset=utf-8', size: 0 },
     { kind: 'file', name: 'a"b\\c\n\u0001\u2028.txt', type: '', size: 1, future: { field: [1, null, true] } },
-    {},
   ]) {
     test(`${JSON.stringify(metadata).slice(0, 60)}`, async () => {
       const blob = await encryptMetadata(metadata, KEY);
@@ -42,7 +41,7 @@ describe('round trips', () => {
 
   test('the plaintext is compact JSON padded with spaces to a multiple of 128 bytes', async () => {
     for (const name of ['', 'a', 'x'.repeat(60), 'y'.repeat(61), 'z'.repeat(300)]) {
-      const metadata = { kind: 'file', name, size: 1 };
+      const metadata = { kind: 'file', name, type: 'application/octet-stream', size: 1 };
       const blob = await encryptMetadata(metadata, KEY);
       const plaintext = await openRaw(blob);
       const json = utf8Encode(JSON.stringify(metadata));
@@ -52,6 +51,14 @@ describe('round trips', () => {
       assert.ok(plaintext.subarray(json.length).every((byte) => byte === 0x20));
       assert.equal(b64uDecode(blob).length, IV_LENGTH + plaintext.length + TAG_LENGTH);
     }
+  });
+
+  test('JSON of exactly 128 bytes gets no extra padding', async () => {
+    const base = { kind: 'file', name: '', type: 'application/octet-stream', size: 1 };
+    const name = 'n'.repeat(128 - utf8Encode(JSON.stringify(base)).length);
+    const metadata = { ...base, name };
+    assert.equal(utf8Encode(JSON.stringify(metadata)).length, 128);
+    assert.equal((await openRaw(await encryptMetadata(metadata, KEY))).length, 128);
   });
 
   test('names of nearly the same length give blobs of the same length', async () => {
@@ -76,22 +83,22 @@ describe('round trips', () => {
 });
 
 describe('decryptMetadata refuses', () => {
-  test('a wrong key with IntegrityError', async () => {
-    await assert.rejects(decryptMetadata(await encryptMetadata(FILE, KEY), OTHER_KEY), IntegrityError);
+  test('a wrong key with DecryptionError', async () => {
+    await assert.rejects(decryptMetadata(await encryptMetadata(FILE, KEY), OTHER_KEY), DecryptionError);
   });
 
-  test('any flipped bit with IntegrityError', async () => {
+  test('any flipped bit with DecryptionError', async () => {
     const raw = b64uDecode(await encryptMetadata(FILE, KEY));
     for (const offset of [0, 11, 12, 50, raw.length - 17, raw.length - 1]) {
       const damaged = raw.slice();
       damaged[offset] ^= 0x10;
-      await assert.rejects(decryptMetadata(b64uEncode(damaged), KEY), IntegrityError, `offset ${offset}`);
+      await assert.rejects(decryptMetadata(b64uEncode(damaged), KEY), DecryptionError, `offset ${offset}`);
     }
   });
 
   test('a truncated blob', async () => {
     const raw = b64uDecode(await encryptMetadata(FILE, KEY));
-    await assert.rejects(decryptMetadata(b64uEncode(raw.subarray(0, raw.length - 1)), KEY), IntegrityError);
+    await assert.rejects(decryptMetadata(b64uEncode(raw.subarray(0, raw.length - 1)), KEY), DecryptionError);
     await assert.rejects(decryptMetadata(b64uEncode(raw.subarray(0, IV_LENGTH + TAG_LENGTH - 1)), KEY), ProtocolError);
     await assert.rejects(decryptMetadata('', KEY), ProtocolError);
   });
@@ -119,6 +126,22 @@ describe('decryptMetadata refuses', () => {
     assert.deepEqual(await decryptMetadata(await sealRaw(utf8Encode('{"kind":"text","x":1}')), KEY), { kind: 'text', x: 1 });
   });
 
+  test('with required (version 2), metadata without a required field', async () => {
+    for (const broken of [{ ...FILE, kind: 'folder' }, { ...FILE, name: 7 }, { ...FILE, type: null },
+      { ...FILE, size: -1 }, { ...FILE, size: '12' }, { ...FILE, kind: 'files' }, { kind: 'text', x: 1 }]) {
+      const blob = await sealRaw(utf8Encode(JSON.stringify(broken)));
+      await assert.rejects(decryptMetadata(blob, KEY, { required: true }), ProtocolError, JSON.stringify(broken));
+    }
+    const extra = { ...FILE, later: 'ignored' };
+    assert.deepEqual(await decryptMetadata(await encryptMetadata(extra, KEY), KEY, { required: true }), extra);
+  });
+
+  test('a blob longer than the limit the caller names', async () => {
+    const blob = await encryptMetadata(FILE, KEY);
+    await assert.rejects(decryptMetadata(blob, KEY, { maxChars: blob.length - 1 }), ProtocolError);
+    assert.deepEqual(await decryptMetadata(blob, KEY, { maxChars: blob.length }), FILE);
+  });
+
   test('a key that is not 32 bytes', async () => {
     const blob = await encryptMetadata(FILE, KEY);
     await assert.rejects(decryptMetadata(blob, KEY.subarray(0, 16)), TypeError);
@@ -126,7 +149,11 @@ describe('decryptMetadata refuses', () => {
 });
 
 describe('encryptMetadata refuses', () => {
-  for (const [label, value] of [['null', null], ['an array', [FILE]], ['a string', 'file']]) {
+  for (const [label, value] of [['null', null], ['an array', [FILE]], ['a string', 'file'], ['empty', {}],
+    ['without a kind', { ...FILE, kind: undefined }], ['of an unknown kind', { ...FILE, kind: 'folder' }],
+    ['without a name', { ...FILE, name: undefined }], ['without a type', { ...FILE, type: undefined }],
+    ['without a size', { ...FILE, size: undefined }], ['with a fractional size', { ...FILE, size: 1.5 }],
+    ['of kind files without files', { ...FILE, kind: 'files' }]]) {
     test(`metadata that is ${label}`, async () => {
       await assert.rejects(encryptMetadata(value, KEY), TypeError);
     });
@@ -145,7 +172,14 @@ describe('encryptMetadata refuses', () => {
   test('metadata larger than the server stores', async () => {
     await assert.rejects(encryptMetadata({ ...FILE, name: 'n'.repeat(6000) }, KEY), RangeError);
     // Just below the limit still works: 12 + 6016 + 16 bytes are 8059 characters.
-    const blob = await encryptMetadata({ name: 'n'.repeat(6000) }, KEY);
+    const blob = await encryptMetadata({ ...FILE, name: 'n'.repeat(5900) }, KEY);
     assert.ok(blob.length <= MAX_METADATA_CHARS);
+  });
+
+  test('metadata larger than the limit the server states in /config', async () => {
+    const blob = await encryptMetadata(FILE, KEY);
+    await assert.rejects(encryptMetadata(FILE, KEY, { maxChars: blob.length - 1 }), RangeError);
+    const larger = await encryptMetadata({ ...FILE, name: 'n'.repeat(9000) }, KEY, { maxChars: 16384 });
+    assert.ok(larger.length > MAX_METADATA_CHARS);
   });
 });

@@ -4,13 +4,18 @@
 // under a nonce bound to its position, the last one marked by delimiter 0x02. Both directions are
 // TransformStreams that hold about one record, so any file can go through them:
 //
-//   file.stream().pipeThrough(encryptStream(keys.contentIkm))
+//   file.stream().pipeThrough(encryptStream(keys.contentIkm, { size: file.size }))
 //   response.body.pipeThrough(decryptStream(keys.contentIkm))
+//
+// The writer pads the plaintext to paddedLength(size) (Padmé, at least MIN_PADDED bytes) with
+// RFC 8188 padding, so the ciphertext size the server sees and hands out tells only a size
+// class, never the exact length: every note under 4 KiB looks the same, and above that the
+// overhead is at most 12 %. The real size travels only in the encrypted metadata.
 //
 // Byte for byte the same as onetimeshare/ece.py; tests/vectors/ece.json and rfc8188.json pin both.
 
 import { concatBytes, toBytes, utf8Encode } from './encoding.js';
-import { IntegrityError, ProtocolError } from './errors.js';
+import { ContentChanged, DecryptionError, ProtocolError } from '../errors.js';
 
 export const RECORD_SIZE = 65536; // docs/performance.md holds the measurement behind this choice
 export const TAG_LENGTH = 16;
@@ -29,17 +34,50 @@ export const KDF_HASH = 'SHA-256';
 // RFC 8188 §2.2-2.3 spell CEK = HMAC(PRK, "Content-Encoding: aes128gcm" || 0x00 || 0x01), which is
 // HKDF-Expand's first block for info "Content-Encoding: aes128gcm" || 0x00: WebCrypto's HKDF adds
 // the 0x01 itself. Using HKDF lets the CEK live only inside a non-extractable CryptoKey.
+// Every padded plaintext is at least this long, so short notes and small files all look alike.
+export const MIN_PADDED = 4096;
 const CEK_INFO = utf8Encode('Content-Encoding: aes128gcm\0');
 const NONCE_INFO = utf8Encode('Content-Encoding: nonce\0');
 
-/** Return the body size for a plaintext, which senders declare before uploading. */
-export function encryptedSize(plaintextLength, rs = RECORD_SIZE) {
+/**
+ * Return the padded length P of an n-byte plaintext (Padmé over max(n, MIN_PADDED)).
+ *
+ * Padmé keeps the top S = floor(log2(E)) + 1 bits of L = max(n, MIN_PADDED), E = floor(log2 L),
+ * and rounds the rest up: P = ceil(L / 2^k) * 2^k with k = E - S. Written in plain arithmetic on
+ * safe integers (bit lengths from toString(2), not Math.log2, and no 32-bit bit operators), so
+ * sizes beyond 4 GiB are as exact as Python's.
+ */
+export function paddedLength(plaintextLength) {
+  checkLength(plaintextLength);
+  const length = Math.max(plaintextLength, MIN_PADDED);
+  const exponent = bitLength(length) - 1; // floor(log2(L))
+  const kept = bitLength(exponent); // floor(log2(E)) + 1
+  const unit = 2 ** (exponent - kept);
+  return Math.ceil(length / unit) * unit;
+}
+
+/**
+ * Return the body size for a plaintext, which senders declare before uploading:
+ * 21 + P + 17 * max(1, ceil(P / (rs - 17))), P the padded length (or n itself with pad: false,
+ * as version 1 writers wrote).
+ */
+export function encryptedSize(plaintextLength, rs = RECORD_SIZE, { pad = true } = {}) {
   checkRecordSize(rs, RangeError);
-  if (!Number.isSafeInteger(plaintextLength) || plaintextLength < 0) {
-    throw new RangeError(`plaintext length must be a non-negative integer, not ${plaintextLength}`);
-  }
-  const records = Math.max(1, Math.ceil(plaintextLength / dataPerRecord(rs)));
-  return HEADER_LENGTH + plaintextLength + (TAG_LENGTH + 1) * records;
+  checkLength(plaintextLength);
+  const padded = pad ? paddedLength(plaintextLength) : plaintextLength;
+  const records = Math.max(1, Math.ceil(padded / dataPerRecord(rs)));
+  return HEADER_LENGTH + padded + (TAG_LENGTH + 1) * records;
+}
+
+/**
+ * Return the most plaintext bytes a body of `bodySize` bytes (keyid empty) can hold: the padded
+ * length, what a recipient can say about a share's size before its metadata is decrypted.
+ */
+export function largestPlaintextIn(bodySize, rs = RECORD_SIZE) {
+  checkRecordSize(rs, RangeError);
+  checkLength(bodySize);
+  const records = Math.max(1, Math.ceil((bodySize - HEADER_LENGTH) / rs));
+  return Math.max(0, bodySize - HEADER_LENGTH - (TAG_LENGTH + 1) * records);
 }
 
 /**
@@ -86,15 +124,29 @@ export class RecordCipher {
     return new Uint8Array(await crypto.subtle.encrypt(params, this.key, padded));
   }
 
-  /** Decrypt one record: return data, delimiter and padding; IntegrityError if it is forged. */
+  /** Decrypt one record: return data, delimiter and padding; DecryptionError if it is forged. */
   async open(seq, record) {
     const params = { name: 'AES-GCM', iv: this.nonce(seq), tagLength: TAG_LENGTH * 8 };
     try {
       return new Uint8Array(await crypto.subtle.decrypt(params, this.key, record));
     } catch {
-      throw new IntegrityError(`record ${seq} does not authenticate: damaged data or wrong key`);
+      throw new DecryptionError(`record ${seq} does not authenticate: damaged data or wrong key`);
     }
   }
+}
+
+/** Return the largest plaintext length whose padded body fits in `maxBodySize` bytes (or -1). */
+export function largestPlaintextFor(maxBodySize, rs = RECORD_SIZE) {
+  checkLength(maxBodySize);
+  if (encryptedSize(0, rs) > maxBodySize) return -1;
+  // encryptedSize never decreases as n grows, so a binary search finds the last n that fits.
+  let [fits, tooLarge] = [0, maxBodySize + 1];
+  while (tooLarge - fits > 1) {
+    const middle = Math.floor((fits + tooLarge) / 2);
+    if (encryptedSize(middle, rs) <= maxBodySize) fits = middle;
+    else tooLarge = middle;
+  }
+  return fits;
 }
 
 /**
@@ -104,10 +156,16 @@ export class RecordCipher {
  * knows which record is last (delimiter 0x02), so one record, possibly full, is always held back.
  * One fixed buffer holds that record and its delimiter, so memory stays at one record plus the
  * input piece being processed, however the input is cut.
+ *
+ * It reads the padded stream: with `dataLength` (a padded body, see encryptStream) the bytes from
+ * that offset on are the zero padding, and each record is its data, its delimiter, then its
+ * padding, so the records after the data are padding only. Without it every byte is data and
+ * nothing is padded, as version 1 writers did.
  */
 export class Encrypter {
-  constructor(ikm, { salt, rs = RECORD_SIZE, keyid = new Uint8Array(0) } = {}) {
+  constructor(ikm, { salt, rs = RECORD_SIZE, keyid = new Uint8Array(0), dataLength } = {}) {
     checkRecordSize(rs, RangeError);
+    if (dataLength !== undefined) checkLength(dataLength);
     if (!(ikm instanceof Uint8Array)) throw new TypeError('ikm must be a Uint8Array');
     if (!(keyid instanceof Uint8Array) || keyid.length > MAX_KEYID_LENGTH) {
       throw new RangeError(`keyid must be a Uint8Array of at most ${MAX_KEYID_LENGTH} bytes`);
@@ -125,6 +183,7 @@ export class Encrypter {
     this.fill = 0;
     this.seq = 0;
     this.cipher = null;
+    this.dataLength = dataLength ?? Infinity;
   }
 
   async start(controller) {
@@ -146,9 +205,13 @@ export class Encrypter {
     this.buffer = null;
   }
 
-  /** Seal the first `size` buffered bytes as one record; writers never add padding. */
+  /** Seal the first `size` buffered bytes of the padded stream as one record. */
   async seal(size, last, controller) {
-    this.buffer[size] = last ? LAST_DELIMITER : DELIMITER;
+    // The delimiter goes between the record's data and its padding; the padding is zeros, so
+    // moving it one byte on is writing zeros after the delimiter.
+    const data = Math.max(0, Math.min(size, this.dataLength - this.seq * this.chunk));
+    this.buffer[data] = last ? LAST_DELIMITER : DELIMITER;
+    if (data < size) this.buffer.fill(0, data + 1, size + 1);
     // Awaited before the buffer is refilled, so reusing it can never race the encryption.
     const record = await this.cipher.seal(this.seq, this.buffer.subarray(0, size + 1));
     this.seq += 1;
@@ -157,11 +220,54 @@ export class Encrypter {
   }
 }
 
+// Read-only zeros the padding is written from, a piece at a time (the Encrypter copies them).
+const ZEROS = new Uint8Array(RECORD_SIZE);
+
+/**
+ * Wrap an Encrypter's stream so that it gets exactly `size` bytes of data, then `padded - size`
+ * zeros: checked as the data passes (ContentChanged otherwise), padded when the data ends. The
+ * zeros are written a piece at a time, each once the encrypter is ready for more, so the padding
+ * of a large file (up to 12 %) never piles up in memory.
+ */
+function padded(encrypter, size, paddedTotal) {
+  const writer = encrypter.writable.getWriter();
+  let seen = 0;
+  const fail = async (error) => {
+    await writer.abort(error).catch(() => {});
+    throw error;
+  };
+  const writable = new WritableStream({
+    async write(piece) {
+      const view = toBytes(piece);
+      seen += view.length;
+      if (seen > size) {
+        await fail(new ContentChanged(`the content grew while it was read: more than the ${size} bytes declared`));
+      }
+      await writer.ready;
+      await writer.write(view);
+    },
+    async close() {
+      if (seen !== size) {
+        await fail(new ContentChanged(`the content shrank while it was read: ${seen} of the ${size} bytes declared`));
+      }
+      for (let left = paddedTotal - size; left > 0; left -= ZEROS.length) {
+        await writer.ready;
+        await writer.write(ZEROS.subarray(0, Math.min(left, ZEROS.length)));
+      }
+      await writer.close();
+    },
+    async abort(reason) {
+      await writer.abort(reason);
+    },
+  }, { highWaterMark: 1 });
+  return { writable, readable: encrypter.readable };
+}
+
 /**
  * Transformer that decrypts an `aes128gcm` body, passing on only authenticated plaintext.
  *
  * A record's plaintext is enqueued once it has authenticated and more data shows it is not the
- * last; flush checks the last record (delimiter 0x02) and errors the stream with IntegrityError
+ * last; flush checks the last record (delimiter 0x02) and errors the stream with DecryptionError
  * if the body was truncated. So a consumer must not present the output as the file until the
  * stream has closed without error. The header's rs is checked as soon as it arrives.
  */
@@ -192,13 +298,13 @@ export class Decrypter {
   }
 
   async flush(controller) {
-    if (this.cipher === null) throw new IntegrityError('body ended inside its header: truncated');
-    if (!this.fill) throw new IntegrityError('body ended without its last record: truncated');
+    if (this.cipher === null) throw new DecryptionError('body ended inside its header: truncated');
+    if (!this.fill) throw new DecryptionError('body ended without its last record: truncated');
     if (this.fill < TAG_LENGTH + 1) {
-      throw new IntegrityError(`last record is only ${this.fill} bytes: truncated`);
+      throw new DecryptionError(`last record is only ${this.fill} bytes: truncated`);
     }
     const [data, last] = await this.open(this.buffer.subarray(0, this.fill));
-    if (!last) throw new IntegrityError('body ended without a record marked last: truncated');
+    if (!last) throw new DecryptionError('body ended without a record marked last: truncated');
     this.buffer = null;
     enqueue(controller, data);
   }
@@ -231,7 +337,7 @@ export class Decrypter {
   /** Open a record that more data follows; it must not claim to be the last. */
   async openMiddle(record) {
     const [data, last] = await this.open(record);
-    if (last) throw new IntegrityError(`record ${this.seq - 1} is marked last but more data follows`);
+    if (last) throw new DecryptionError(`record ${this.seq - 1} is marked last but more data follows`);
     return data;
   }
 
@@ -243,33 +349,49 @@ export class Decrypter {
     // Padding is zero bytes after the delimiter; writers add none, so usually this does not loop.
     let end = padded.length - 1;
     while (end >= 0 && padded[end] === 0) end -= 1;
-    if (end < 0) throw new IntegrityError(`record ${seq} has no delimiter`);
+    if (end < 0) throw new DecryptionError(`record ${seq} has no delimiter`);
     if (padded[end] !== DELIMITER && padded[end] !== LAST_DELIMITER) {
-      throw new IntegrityError(`record ${seq} has an invalid delimiter 0x${padded[end].toString(16).padStart(2, '0')}`);
+      throw new DecryptionError(`record ${seq} has an invalid delimiter 0x${padded[end].toString(16).padStart(2, '0')}`);
     }
     return [padded.subarray(0, end), padded[end] === LAST_DELIMITER];
   }
 }
 
 /**
- * Return a TransformStream that encrypts plaintext pieces (Uint8Array or ArrayBuffer, any size)
- * into one body. `salt` is for test vectors only (random by default); `keyid` is empty by default.
+ * Return a transform stream (a {writable, readable} pair for pipeThrough) that encrypts
+ * plaintext pieces (Uint8Array or ArrayBuffer, any size) into one body.
+ *
+ * With `size` (the plaintext length, declared up front) the stream must carry exactly that
+ * many bytes, else it errors with ContentChanged, and the body is padded to paddedLength(size)
+ * (or to `padTo`, for the vectors of the record layout; pad: false pads nothing, as version 1
+ * writers did). Without `size` nothing is padded or checked. `salt` is for test vectors only
+ * (random by default); `keyid` is empty by default.
  */
-export function encryptStream(ikm, { salt, rs = RECORD_SIZE, keyid } = {}) {
-  return new TransformStream(new Encrypter(ikm, { salt, rs, keyid }));
+export function encryptStream(ikm, { salt, rs = RECORD_SIZE, keyid, size, pad = true, padTo } = {}) {
+  if (size === undefined) return new TransformStream(new Encrypter(ikm, { salt, rs, keyid }));
+  checkLength(size);
+  if (padTo !== undefined && (!Number.isSafeInteger(padTo) || padTo < size)) {
+    throw new RangeError(`padTo must be an integer of at least size, not ${padTo}`);
+  }
+  const total = !pad ? size : padTo ?? paddedLength(size);
+  return padded(new TransformStream(new Encrypter(ikm, { salt, rs, keyid, dataLength: size })), size, total);
 }
 
-/** Return a TransformStream that decrypts a body, erroring with IntegrityError or ProtocolError. */
+/** Return a TransformStream that decrypts a body, erroring with DecryptionError or ProtocolError. */
 export function decryptStream(ikm) {
   return new TransformStream(new Decrypter(ikm));
 }
 
-/** Encrypt a whole plaintext in memory (small notes, tests); same options as encryptStream. */
+/**
+ * Encrypt a whole plaintext in memory (small notes, tests), padded unless `pad: false`; same
+ * options as encryptStream, `size` being the length of `bytes`.
+ */
 export async function encryptBytes(ikm, bytes, options = {}) {
-  return collect(readableOf(bytes).pipeThrough(encryptStream(ikm, options)));
+  const size = toBytes(bytes).length;
+  return collect(readableOf(bytes).pipeThrough(encryptStream(ikm, { ...options, size })));
 }
 
-/** Decrypt a whole body in memory; rejects with IntegrityError or ProtocolError. */
+/** Decrypt a whole body in memory; rejects with DecryptionError or ProtocolError. */
 export async function decryptBytes(ikm, bytes) {
   return collect(readableOf(bytes).pipeThrough(decryptStream(ikm)));
 }
@@ -335,6 +457,17 @@ function uint32(value) {
 /** Return the plaintext bytes a full record carries: rs minus tag and delimiter. */
 function dataPerRecord(rs) {
   return rs - TAG_LENGTH - 1;
+}
+
+/** The number of binary digits of a positive safe integer: floor(log2(value)) + 1, exactly. */
+function bitLength(value) {
+  return value.toString(2).length;
+}
+
+function checkLength(length) {
+  if (!Number.isSafeInteger(length) || length < 0) {
+    throw new RangeError(`a length must be a non-negative integer, not ${length}`);
+  }
 }
 
 function checkRecordSize(rs, ErrorClass) {

@@ -3,7 +3,7 @@
 // Strict means each byte string has exactly one accepted spelling, as in onetimeshare/encoding.py,
 // so the browser and the Python client can never disagree about what a value means.
 
-import { ProtocolError } from './errors.js';
+import { ProtocolError } from '../errors.js';
 
 const B64U_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
 const B64U_PATTERN = /^[A-Za-z0-9_-]*$/;

@@ -2,14 +2,23 @@
 // the key from the link's fragment (asking for the password first when there is one), show what
 // it holds, and only on an explicit click claim it, stream it, decrypt it and save it.
 //
+// For a password share the page first shows what the status tells (a size class, expiry,
+// downloads left) and asks the password; the server checks it when unlocking, counts a wrong
+// one, and hands out the metadata only for the right one. Errors are told apart by class
+// (errors.js), never by the server's wording.
+//
 // This module owns the page's DOM; download.js does the protocol and save.js the saving.
 
 import * as api from '../api.js';
-import { IntegrityError, ProtocolError, UnsupportedVersion } from '../crypto/errors.js';
-import { checkShareId, secretFromFragment } from '../crypto/links.js';
+import { largestPlaintextIn } from '../crypto/ece.js';
 import { utf8Decode } from '../crypto/encoding.js';
+import { checkShareId, secretFromFragment } from '../crypto/links.js';
 import { $, el, showOnly, wireCopyButton } from '../dom.js';
-import { ClaimLost, claim, decryptedStream, readAll, readStatus, unlock } from '../download.js';
+import { ClaimLost, claim, decryptedStream, needsUnlock, readAll, readStatus, unlock } from '../download.js';
+import {
+  DecryptionError, Gone, LinkError, Locked, NotFound, NotReady, PasswordRequired, ProofRejected,
+  ProtocolError, RateLimited, ServerUnavailable, StorageFull, UnsupportedVersion, WrongPassword,
+} from '../errors.js';
 import { capitalize, fileBadge, formatBytes, formatDate, formatRelative, plural } from '../format.js';
 import { ProgressView } from '../progress.js';
 import {
@@ -28,6 +37,10 @@ const page = {
   loading: $('#loading'),
   loadingText: $('#loading-text'),
   passwordStep: $('#password-step'),
+  passwordLead: $('#password-lead'),
+  lockedSize: $('#locked-size'),
+  lockedExpiry: $('#locked-expiry'),
+  lockedLeft: $('#locked-left'),
   password: $('#password'),
   unlock: $('#unlock'),
   passwordError: $('#password-error'),
@@ -35,6 +48,7 @@ const page = {
   offerIcon: $('#offer-icon'),
   offerKind: $('#offer-kind'),
   offerName: $('#offer-name'),
+  offerType: $('#offer-type'),
   offerFiles: $('#offer-files'),
   offerSize: $('#offer-size'),
   offerExpiry: $('#offer-expiry'),
@@ -62,6 +76,7 @@ const state = {
   id: null,
   secret: null,
   status: null,
+  config: null, // the server's limits, when /config answered
   keys: null,
   metadata: null,
   worker: null, // the download service worker's registration, when there is one
@@ -80,46 +95,66 @@ function showProblem(title, text) {
   page.problem.focus();
 }
 
+/** In about how many minutes Retry-After says to come back, as words. */
+function retryWords(error) {
+  if (!error.retryAfter) return ' Try again later.';
+  const minutes = Math.max(1, Math.ceil(error.retryAfter / 60));
+  const at = new Date(Date.now() + error.retryAfter * 1000).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+  return ` Try again in about ${minutes} min (at ${at}).`;
+}
+
+const DAMAGED_LINK = ['The link is damaged or the key is wrong', 'The server did not accept the key from this link. '
+  + 'Check that the link was copied whole. Nothing was used up.'];
+
 function explain(error) {
-  if (error instanceof api.Gone) {
-    return error.deleted
+  if (error instanceof Gone) {
+    return error.reason === 'deleted'
       ? ['This share was deleted', 'The sender deleted it before it was opened. Ask them to share it again if you still need it.']
       : ['This link was already opened', 'Someone opened this link before you, and it works only as many times as the sender allowed. '
         + 'If you expected to be the first, tell the sender: the link may have been seen by someone else.'];
   }
-  if (error instanceof api.NotFound) {
+  if (error instanceof NotFound) {
     return ['This link has expired', 'It does not exist (any more): shares are deleted when they expire. Ask the sender for a new link.'];
   }
-  if (error instanceof api.TooManyRequests) {
-    const wait = error.retryAfter ? ` Try again in about ${Math.max(1, Math.ceil(error.retryAfter / 60))} min.` : ' Try again later.';
-    return ['Too many attempts', `There were too many attempts on this share, so it is locked for a while.${wait}`];
+  if (error instanceof Locked) {
+    return ['Too many attempts', `There were too many wrong passwords for this share, so it is locked for a while.${retryWords(error)}`];
   }
-  if (error instanceof api.Conflict) {
+  if (error instanceof RateLimited) {
+    return ['Too many requests', `The server has had too many requests from your network for now.${retryWords(error)}`];
+  }
+  if (error instanceof NotReady) {
     return ['Not ready yet', 'The sender is still uploading this share. Reload this page in a moment.'];
   }
-  if (error instanceof api.ServerBusy) {
-    return error.status === 507
-      ? ['The server is full', 'The server is out of storage space right now. Try again in a while.']
+  if (error instanceof StorageFull) {
+    return ['The server is full', 'The server is out of storage space right now. Try again in a while.'];
+  }
+  if (error instanceof ServerUnavailable) {
+    return error.unreachable
+      ? ['Connection lost', 'The server could not be reached. Check your network, then reload the page.']
       : ['The server is busy', 'The server could not serve this right now. Wait a moment, then reload the page.'];
   }
-  if (error instanceof api.Forbidden) {
-    return ['Wrong key', 'The server did not accept the key from this link. Check that the link was copied whole. Nothing was used up.'];
+  if (error instanceof WrongPassword || error instanceof PasswordRequired) {
+    return ['The password was not accepted', 'The server did not accept the password for this share. Reload the page to enter it again.'];
   }
+  if (error instanceof ProofRejected) return DAMAGED_LINK;
   if (error instanceof ClaimLost) {
     return ['The download was interrupted', 'The connection was lost for too long, so the server stopped holding this download for you. '
       + 'Nothing incomplete was saved. Ask the sender to share it again.'];
   }
-  if (error instanceof IntegrityError) {
+  if (error instanceof DecryptionError) {
     return ['The file is damaged or the key is wrong', 'It could not be decrypted completely, so nothing was saved. '
       + 'Check that the link was copied whole, or ask the sender to share it again.'];
   }
   if (error instanceof UnsupportedVersion) {
     return ['This page is too old for this share', `${error.message} Reload the page; if that does not help, the sender used a newer client.`];
   }
-  if (error instanceof ProtocolError) {
+  if (error instanceof LinkError) {
     return ['This link is incomplete', 'The part after “#” is missing or damaged: it holds the key. Ask the sender for the whole link.'];
   }
-  if (error instanceof api.NetworkError || error instanceof TypeError) {
+  if (error instanceof ProtocolError) {
+    return ['This share cannot be opened', 'The server sent something this page does not understand. Nothing was used up.'];
+  }
+  if (error instanceof TypeError) {
     return ['Connection lost', 'The server could not be reached. Check your network, then reload the page.'];
   }
   return ['Something went wrong', String(error?.message || error)];
@@ -132,36 +167,59 @@ async function open() {
     state.id = checkShareId(decodeURIComponent(location.pathname.split('/').pop()));
     state.secret = secretFromFragment(location.hash);
   } catch (error) {
-    showProblem(...explain(error instanceof ProtocolError ? error : new ProtocolError(String(error))));
+    showProblem(...explain(error instanceof LinkError ? error : new LinkError(String(error))));
     return;
   }
   const worker = prepareServiceWorker().then((registration) => {
     state.worker = registration;
   });
+  // The limits (max_metadata_chars) help but are not needed: without them, protocol defaults.
+  const config = api.getConfig().then((config) => {
+    state.config = config;
+  }, () => {});
   try {
     state.status = await readStatus(state.id);
   } catch (error) {
     showProblem(...explain(error));
     return;
   }
-  await worker;
+  await Promise.all([worker, config]);
   state.way = chooseWay(state.worker);
   if (state.status.password) {
-    showOnly(panels, page.passwordStep);
-    page.password.focus();
+    showPasswordStep();
     return;
   }
   page.loadingText.textContent = 'Decrypting the description…';
   try {
-    ({ keys: state.keys, metadata: state.metadata } = await unlock(state.status, state.secret));
+    ({ keys: state.keys, metadata: state.metadata } = await unlock(state.id, state.status, state.secret, null, unlockOptions()));
   } catch (error) {
-    showProblem(...(error instanceof IntegrityError
+    showProblem(...(error instanceof DecryptionError
       ? ['The link is damaged or the key is wrong', 'The description of this share could not be decrypted with the key in this link. '
         + 'Check that the link was copied whole. Nothing was used up.']
       : explain(error)));
     return;
   }
   showOffer();
+}
+
+function unlockOptions() {
+  return { maxMetadataChars: state.config?.max_metadata_chars };
+}
+
+/** Before the password: what the status tells, and nothing the password protects. */
+function showPasswordStep() {
+  const { status } = state;
+  page.lockedSize.replaceChildren(`Up to ${formatBytes(largestPlaintextIn(status.size))}`,
+    el('span', { class: 'fact-sub' }, 'exact size after the password'));
+  page.lockedExpiry.replaceChildren(capitalize(formatRelative(status.expires_at)),
+    el('span', { class: 'fact-sub' }, formatDate(status.expires_at)));
+  page.lockedLeft.textContent = String(status.downloads_left);
+  page.passwordLead.textContent = needsUnlock(status)
+    ? 'The sender chose a password. Enter it to see what this share holds. A wrong password uses up no download, '
+      + 'but after a few wrong tries the share is locked for a while.'
+    : 'The sender chose a password. It is checked here in your browser: a wrong one does not use up the download.';
+  showOnly(panels, page.passwordStep);
+  page.password.focus();
 }
 
 async function submitPassword(event) {
@@ -178,11 +236,17 @@ async function submitPassword(event) {
   page.passwordError.hidden = true;
   page.password.setAttribute('aria-invalid', 'false');
   try {
-    ({ keys: state.keys, metadata: state.metadata } = await unlock(state.status, state.secret, password));
+    ({ keys: state.keys, metadata: state.metadata } = await unlock(state.id, state.status, state.secret, password, unlockOptions()));
     showOffer();
   } catch (error) {
-    if (error instanceof IntegrityError) {
-      passwordError('Wrong password. Nothing was used up: try again.');
+    if (error instanceof WrongPassword) {
+      passwordError(wrongPasswordText(error.attemptsLeft));
+    } else if (error instanceof DecryptionError && !needsUnlock(state.status)) {
+      passwordError('Wrong password. Nothing was used up: try again.'); // a v1 share, checked here
+    } else if (error instanceof Locked) {
+      passwordError(`Too many wrong passwords: this share is locked for a while. Nothing was used up.${retryWords(error)}`);
+    } else if (error instanceof ProofRejected) {
+      showProblem(...DAMAGED_LINK);
     } else {
       showProblem(...explain(error));
     }
@@ -191,6 +255,12 @@ async function submitPassword(event) {
     page.unlock.disabled = false;
     page.unlock.textContent = 'Unlock';
   }
+}
+
+function wrongPasswordText(left) {
+  if (left === null) return 'Wrong password. Nothing was used up: try again.';
+  if (left === 0) return 'Wrong password. Nothing was used up, but the share is now locked for a while.';
+  return `Wrong password. Nothing was used up: ${plural(left, 'attempt')} left before the share is locked for a while.`;
 }
 
 function passwordError(message) {
@@ -218,6 +288,10 @@ function showOffer() {
   page.offerName.title = name;
   page.offerIcon.textContent = kind === 'text' ? 'TXT' : kind === 'files' ? 'ZIP' : fileBadge(name);
   page.offerIcon.className = `kind-icon kind-${kind}`;
+  // The type the sender's client declared: a hint of what the file is, shown as text only.
+  const type = typeof metadata.type === 'string' ? metadata.type.split(';')[0].trim() : '';
+  page.offerType.textContent = type;
+  page.offerType.hidden = kind !== 'file' || !type;
   const files = Array.isArray(metadata.files) ? metadata.files : [];
   page.offerFiles.hidden = kind !== 'files' || files.length === 0;
   page.offerFiles.replaceChildren(...files.map((file) => el('li', { class: 'file-row' },
@@ -320,7 +394,7 @@ async function downloadsLeft() {
   try {
     return (await readStatus(state.id)).downloads_left;
   } catch (error) {
-    return error instanceof api.Gone ? 0 : null;
+    return error instanceof Gone ? 0 : null;
   }
 }
 

@@ -10,15 +10,20 @@ import { capitalize, fileBadge, formatBytes, formatDate, formatPeriod, formatRel
 import { ProgressView } from '../progress.js';
 import { qrSvg } from '../qr.js';
 import { addShare } from '../recent-shares.js';
-import { encryptedSize } from '../crypto/ece.js';
+import { encryptedSize, largestPlaintextFor } from '../crypto/ece.js';
 import { utf8Encode } from '../crypto/encoding.js';
+import {
+  ApiError, ContentChanged, RateLimited, ServerUnavailable, StorageFull, UploadTokenRequired,
+} from '../errors.js';
 import { sendShare } from '../upload.js';
 import { zipFiles } from '../zip.js';
 import { wireDropZone } from './drop-zone.js';
 import { deleteOwned, describeOwner, ownerView, renderRecentShares, setStatus } from './shares-view.js';
+import { wireUploadTokenField } from './upload-token.js';
 
 const EXPIRY_CHOICES = [300, 3600, 86400, 7 * 86400]; // 5 min, 1 h, 1 day, 7 days
-const MAX_NOTE_BYTES = 1024 * 1024; // a note is shown in the recipient's page, so keep it a note
+// A note is shown in the recipient's page, so keep it a note; a server may say its own limit.
+const DEFAULT_MAX_NOTE_BYTES = 1024 * 1024;
 const OWNER_POLL_MS = 15000;
 
 const page = {
@@ -58,6 +63,9 @@ const page = {
   recent: $('#recent'),
   recentList: $('#recent-list'),
 };
+const uploadToken = wireUploadTokenField({
+  field: $('#upload-token-field'), input: $('#upload-token'), forget: $('#forget-upload-token'), hint: $('#upload-token-hint'),
+});
 const progress = new ProgressView($('#upload-progress'));
 const mainPanels = [page.composer, page.sending, page.result];
 
@@ -93,16 +101,21 @@ async function loadConfig() {
   page.expiry.value = String(nearest(choices, fallback)); // the server's default, or the closest choice
   page.downloads.max = String(state.config.max_downloads);
   page.maxSize.textContent = formatBytes(largestPlaintext());
+  if (state.config.upload_token_required) uploadToken.show();
 }
 
 function nearest(choices, target) {
   return choices.reduce((best, seconds) => (Math.abs(seconds - target) < Math.abs(best - target) ? seconds : best));
 }
 
-/** The largest plaintext whose ciphertext the server accepts (RFC 8188 adds 17 bytes a record). */
+/** The largest plaintext whose padded ciphertext the server accepts. */
 function largestPlaintext() {
-  const limit = state.config.max_share_bytes;
-  return Math.max(0, Math.floor((limit - 21) * (65519 / 65536)));
+  return Math.max(0, largestPlaintextFor(state.config.max_share_bytes));
+}
+
+/** The longest note, in UTF-8 bytes: the server's limit when it states one. */
+function maxNoteBytes() {
+  return state.config?.max_note_bytes ?? DEFAULT_MAX_NOTE_BYTES;
 }
 
 // ---- tabs: Files | Text note ----
@@ -196,10 +209,11 @@ function wireFilePicker() {
 function wireNote() {
   page.note.addEventListener('input', () => {
     const bytes = utf8Encode(page.note.value).length;
-    page.noteCount.textContent = bytes > MAX_NOTE_BYTES
-      ? `Too long: ${formatBytes(bytes)} of at most ${formatBytes(MAX_NOTE_BYTES)}. Share it as a file instead.`
+    const limit = maxNoteBytes();
+    page.noteCount.textContent = bytes > limit
+      ? `Too long: ${formatBytes(bytes)} of at most ${formatBytes(limit)}. Share it as a file instead.`
       : `${formatBytes(bytes)}. Shown to the recipient in their browser, never stored in clear.`;
-    page.noteCount.classList.toggle('is-error', bytes > MAX_NOTE_BYTES);
+    page.noteCount.classList.toggle('is-error', bytes > limit);
     refreshButton();
   });
 }
@@ -221,7 +235,13 @@ function readOptions() {
   if (!Number.isInteger(downloads) || downloads < 1 || downloads > max) {
     throw new UserError(`Downloads must be a whole number from 1 to ${max}.`, page.downloads);
   }
-  return { expiresIn: Number(page.expiry.value), downloads, password: page.password.value || null };
+  if (uploadToken.required && !uploadToken.value()) {
+    throw new UserError('Enter the upload token this server’s operator gave you.', $('#upload-token'));
+  }
+  return {
+    expiresIn: Number(page.expiry.value), downloads, password: page.password.value || null,
+    uploadToken: uploadToken.value(), maxMetadataChars: state.config.max_metadata_chars,
+  };
 }
 
 // ---- what is shared ----
@@ -238,7 +258,7 @@ function readContent() {
     const text = page.note.value;
     if (!text.trim()) throw new UserError('Write a note first.', page.note);
     const bytes = utf8Encode(text);
-    if (bytes.length > MAX_NOTE_BYTES) throw new UserError('This note is too long: share it as a file instead.', page.note);
+    if (bytes.length > maxNoteBytes()) throw new UserError('This note is too long: share it as a file instead.', page.note);
     return {
       kind: 'text', name: 'note.txt', type: 'text/plain;charset=utf-8', size: bytes.length,
       stream: () => new Blob([bytes]).stream(),
@@ -263,7 +283,7 @@ function readContent() {
 
 function refreshButton() {
   const ready = state.config && (state.mode === 'note'
-    ? page.note.value.trim() !== '' && utf8Encode(page.note.value).length <= MAX_NOTE_BYTES
+    ? page.note.value.trim() !== '' && utf8Encode(page.note.value).length <= maxNoteBytes()
     : state.files.length > 0);
   page.shareButton.setAttribute('aria-disabled', String(!ready));
 }
@@ -306,6 +326,7 @@ async function submit(event) {
       },
       onCreated: (created) => {
         state.upload.share = created;
+        uploadToken.remember(); // the server took it: worth keeping for the next share
       },
       onProgress: (sent) => progress.update(sent),
       onRetry: (error, attempt, delay) => {
@@ -320,6 +341,11 @@ async function submit(event) {
     if (share) api.deleteShare(share.id, share.ownerToken, { keepalive: true }).catch(() => {});
     showPanel(page.composer);
     showError(controller.signal.aborted ? 'Upload cancelled. Nothing was kept on the server.' : explain(error));
+    if (error instanceof UploadTokenRequired) {
+      uploadToken.show(error.invalid ? 'The server did not accept this upload token. Check it with the operator.'
+        : 'This server needs an upload token from its operator.');
+      $('#upload-token').focus();
+    }
   } finally {
     state.upload = null;
     window.removeEventListener('beforeunload', warnBeforeLeaving);
@@ -339,17 +365,23 @@ function cancelUpload() {
 
 /** Turn an error into a sentence for the sender. */
 function explain(error) {
-  if (error instanceof api.TooManyRequests) {
-    const wait = error.retryAfter ? ` Try again in about ${Math.max(1, Math.ceil(error.retryAfter / 60))} min.` : ' Try again later.';
-    return `The server limits how much one address may send, and yours has reached it for now.${wait}`;
+  if (error instanceof UploadTokenRequired) {
+    return error.invalid ? 'The server refused the upload token. Enter the one its operator gave you, then try again.'
+      : 'This server accepts shares only with an upload token from its operator. Enter it below, then try again.';
   }
-  if (error instanceof api.ServerBusy) {
-    return error.status === 507
-      ? 'The server is out of storage space right now. Try again later, or share something smaller.'
+  if (error instanceof RateLimited) {
+    const wait = error.retryAfter ? ` Try again in about ${Math.max(1, Math.ceil(error.retryAfter / 60))} min.` : ' Try again later.';
+    if (error.code === 'quota_exceeded') return `Your shares already hold as much storage as this server allows you.${wait}`;
+    if (error.code === 'upload_budget') return `The server limits how much one address may send per hour, and yours has reached it.${wait}`;
+    return `The server has had too many requests from your network for now.${wait}`;
+  }
+  if (error instanceof StorageFull) return 'The server is out of storage space right now. Try again later, or share something smaller.';
+  if (error instanceof ServerUnavailable) {
+    return error.unreachable ? 'The connection to the server was lost. Check your network and try again.'
       : 'The server is busy or its storage is unavailable. Try again in a moment.';
   }
-  if (error instanceof api.ApiError) return `The server refused the share: ${error.message}`;
-  if (error instanceof api.NetworkError) return 'The connection to the server was lost. Check your network and try again.';
+  if (error instanceof ApiError) return `The server refused the share: ${error.message}`;
+  if (error instanceof ContentChanged) return 'A file changed while it was being sent. Choose it again once it is saved.';
   if (error?.name === 'NotReadableError' || error?.name === 'NotFoundError') {
     return 'A file could not be read. It may have been moved or changed; choose it again.';
   }

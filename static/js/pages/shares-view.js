@@ -5,6 +5,7 @@
 
 import * as api from '../api.js';
 import { el } from '../dom.js';
+import { Gone, NotFound, ProofRejected } from '../errors.js';
 import { fileBadge, formatDate, formatRelative } from '../format.js';
 import { forgetShare, listShares } from '../recent-shares.js';
 
@@ -13,8 +14,8 @@ export async function ownerView(share) {
   try {
     return await api.getOwnerView(share.id, share.ownerToken);
   } catch (error) {
-    if (error instanceof api.NotFound) return { state: 'expired' };
-    if (error instanceof api.Forbidden) return { state: 'unknown' };
+    if (error instanceof NotFound) return { state: 'expired' };
+    if (error instanceof ProofRejected) return { state: 'unknown' };
     return null; // offline or busy: say nothing definite
   }
 }
@@ -46,7 +47,7 @@ export async function deleteOwned(share) {
   try {
     await api.deleteShare(share.id, share.ownerToken);
   } catch (error) {
-    if (!(error instanceof api.NotFound || error instanceof api.Gone)) throw error;
+    if (!(error instanceof NotFound || error instanceof Gone)) throw error;
   }
   forgetShare(share.id);
   return true;

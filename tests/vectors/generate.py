@@ -1,8 +1,10 @@
-"""Regenerate the shared test vectors: ``python -m onetimeshare.vectors [DIR]``.
+"""Regenerate the shared test vectors: ``python -m tests.vectors.generate [DIR]``.
 
 The Python and browser implementations are both checked against these files, so they pin the
 protocol byte for byte. Every input is fixed here (secrets, salts, IVs, and plaintext byte
 ``i = i % 251``), so regenerating gives identical files; a test makes sure they never drift.
+It lives beside the files it writes, not in the `onetimeshare` package: an installed client has
+no business writing into a checkout's tests.
 """
 
 import hashlib
@@ -11,13 +13,21 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from . import PROTOCOL_VERSION
-from .ece import HEADER_LENGTH, Encryptor, RecordCipher, encrypted_size
-from .encoding import b64u_encode
-from .keys import PasswordParams, derive_keys
-from .metadata import encrypt_metadata
+from onetimeshare import PROTOCOL_VERSION
+from onetimeshare.ece import (
+    HEADER_LENGTH,
+    RECORD_SIZE,
+    Encryptor,
+    RecordCipher,
+    encrypted_size,
+    padded_length,
+    padded_size,
+)
+from onetimeshare.encoding import b64u_encode
+from onetimeshare.keys import PasswordParams, derive_keys
+from onetimeshare.metadata import encrypt_metadata
 
-DEFAULT_DIR = Path(__file__).resolve().parent.parent / "tests" / "vectors"
+DEFAULT_DIR = Path(__file__).resolve().parent
 PATTERN_NOTE = "plaintext byte i is i % 251 (0, 1, ..., 250, 0, 1, ...)"
 # Bodies up to this size are written out in full; larger ones by length and SHA-256.
 INLINE_LIMIT = 1024
@@ -41,41 +51,62 @@ def pattern(length: int) -> bytes:
     return (period * (length // 251 + 1))[:length]
 
 
+KEY_SECRET_A = bytes(range(16))
+KEY_SECRET_B = bytes.fromhex("a3f1c2e4b5d60718293a4b5c6d7e8f90")
+KEY_SALT = bytes.fromhex("5c0ffee5a17ba5e0c0ffee5a17ba5e00")
+KEY_INPUTS = [
+    ("no password", KEY_SECRET_A, None),
+    ("no password, another secret", KEY_SECRET_B, None),
+    ("ASCII password", KEY_SECRET_A, "correct horse battery staple"),
+    ("non-ASCII password, given in NFC", KEY_SECRET_B, "p\u00e4ssw\u00f6rd \u2713"),
+    ("the same password given in NFD: NFC first, so the keys equal the case above", KEY_SECRET_B,
+     "pa\u0308sswo\u0308rd \u2713"),
+]
+
+
 def build_keys() -> dict:
-    """Return the key derivation vectors, with and without a password."""
-    secret_a = bytes(range(16))
-    secret_b = bytes.fromhex("a3f1c2e4b5d60718293a4b5c6d7e8f90")
-    salt = bytes.fromhex("5c0ffee5a17ba5e0c0ffee5a17ba5e00")
-    accented = "p\u00e4ssw\u00f6rd \u2713"  # "pässwörd ✓", composed (NFC)
-    decomposed = "pa\u0308sswo\u0308rd \u2713"  # the same password, decomposed (NFD)
-    inputs = [
-        ("no password", secret_a, None),
-        ("no password, another secret", secret_b, None),
-        ("ASCII password", secret_a, "correct horse battery staple"),
-        ("non-ASCII password, given in NFC", secret_b, accented),
-        ("the same password given in NFD: NFC first, so the keys equal the case above", secret_b,
-         decomposed),
-    ]
-    cases = []
-    for description, secret, password in inputs:
-        params = None if password is None else PasswordParams(salt=salt, iterations=600_000)
-        keys = derive_keys(secret, password, params)
-        cases.append({
+    """Return the key derivation vectors: v2 (cases) and v1 (v1_cases, for old links)."""
+    cases, v1_cases = [], []
+    for description, secret, password in KEY_INPUTS:
+        params = None if password is None else PasswordParams(salt=KEY_SALT, iterations=600_000)
+        inputs = {
             "description": description,
             "secret": b64u_encode(secret),
             "password": password,
             "salt": None if params is None else b64u_encode(params.salt),
             "iterations": None if params is None else params.iterations,
+        }
+        keys = derive_keys(secret, password, params)
+        cases.append({
+            **inputs,
+            "access_token": b64u_encode(keys.access_token),
+            "access_verifier": b64u_encode(keys.access_verifier),
             "content_ikm": keys.content_ikm.hex(),
             "metadata_key": keys.metadata_key.hex(),
-            "auth_token": b64u_encode(keys.auth_token),
-            "verifier": b64u_encode(keys.verifier),
+            "password_token": _b64u_or_none(keys.password_token),
+            "password_verifier": _b64u_or_none(keys.password_verifier),
         })
-    return _document(
-        "Key derivation (protocol.md §2). The password is normalized to NFC, then UTF-8; "
-        "salt and iterations are the PBKDF2 parameters, null without a password.",
+        old = derive_keys(secret, password, params, version=1)
+        v1_cases.append({
+            **inputs,
+            "content_ikm": old.content_ikm.hex(),
+            "metadata_key": old.metadata_key.hex(),
+            "auth_token": b64u_encode(old.access_token),
+            "verifier": b64u_encode(old.access_verifier),
+        })
+    doc = _document(
+        "Key derivation (protocol.md, Keys). The password is normalized to NFC, then UTF-8; "
+        "salt and iterations are the PBKDF2 parameters, null without a password. Tokens and "
+        "verifiers are base64url, keys hex. password_token and password_verifier are null "
+        "without a password. v1_cases: the version 1 derivation, kept to open v1 links.",
         cases,
     )
+    doc["v1_cases"] = v1_cases
+    return doc
+
+
+def _b64u_or_none(value: bytes | None) -> str | None:
+    return None if value is None else b64u_encode(value)
 
 
 def build_ece() -> dict:
@@ -90,17 +121,14 @@ def build_ece() -> dict:
             "rs": rs,
             "keyid": keyid.hex(),
             "plaintext_length": length,
+            **_body_fields(body),
         }
-        if len(body) <= INLINE_LIMIT:
-            case["ciphertext"] = body.hex()
-        else:
-            case["ciphertext_length"] = len(body)
-            case["ciphertext_sha256"] = hashlib.sha256(body).hexdigest()
         cases.append(case)
     doc = _document(
         "RFC 8188 aes128gcm bodies (protocol.md §3). Encrypting the plaintext with ikm, salt, rs "
         "and keyid must give ciphertext exactly; decrypting it must give the plaintext back. "
-        "decrypt_cases are valid bodies no writer produces (padding, an empty last record); "
+        "decrypt_cases are valid bodies no writer produces (padding in other layouts, an empty "
+        "last record); "
         "invalid_cases must be refused: 'protocol' for a bad header, 'integrity' for the rest.",
         cases,
     )
@@ -128,22 +156,35 @@ def build_metadata() -> dict:
         ("a0a1a2a3a4a5a6a7a8a9aaab", {
             "kind": "text", "name": "note.txt", "type": "text/plain;charset=utf-8", "size": 11,
         }),
+        # Its JSON is exactly 128 bytes: a plaintext at a multiple of 128 gets no padding.
+        ("b0b1b2b3b4b5b6b7b8b9babb", {
+            "kind": "file", "name": "exactly-one-block-" + "x" * 32 + ".bin",
+            "type": "application/octet-stream", "size": 1234567,
+        }),
     ]
     cases = [
         {
             "key": key.hex(),
             "iv": iv,
             "metadata": metadata,
+            "plaintext_length": _padded_json_length(metadata),
             "blob": encrypt_metadata(metadata, key, iv=bytes.fromhex(iv)),
         }
         for iv, metadata in entries
     ]
     return _document(
         "Metadata blobs (protocol.md §4): b64u(iv || AES-256-GCM(key, iv, JSON padded with "
-        "spaces to a multiple of 128 bytes)). The JSON is written as JSON.stringify writes it: "
-        "no white space, keys in the order given, non-ASCII characters unescaped.",
+        "spaces to a multiple of 128 bytes, none when already at one)). The JSON is written as "
+        "JSON.stringify writes it: no white space, keys in the order given, non-ASCII characters "
+        "unescaped. plaintext_length is the padded JSON's length in bytes.",
         cases,
     )
+
+
+def _padded_json_length(metadata: dict) -> int:
+    text = json.dumps(metadata, ensure_ascii=False, separators=(",", ":"))
+    length = len(text.encode("utf-8"))
+    return length + (-length % 128)
 
 
 def build_rfc8188() -> dict:
@@ -178,11 +219,110 @@ def build_rfc8188() -> dict:
     )
 
 
+PADDED_LENGTHS = [
+    0, 1, 17, 4095, 4096, 4097, 4352, 4353, 8191, 8192, 8193, 10_000,
+    RECORD_SIZE - 18, RECORD_SIZE - 17, RECORD_SIZE - 16, 65536,
+    2 * (RECORD_SIZE - 17), 3 * (RECORD_SIZE - 17), 3 * (RECORD_SIZE - 17) + 1,
+    100_000, 1 << 20, (1 << 20) + 1, 10**9, (1 << 31) - 1, 1 << 31,
+]
+# (rs, plaintext length, pad_to): small records so padding-only records stay readable.
+PAD_CASES = [
+    (64, 0, 0), (64, 0, 47), (64, 0, 48), (64, 10, 47), (64, 10, 200), (64, 47, 94),
+    (64, 100, 141), (64, 100, 142), (18, 2, 5),
+    (RECORD_SIZE, 0, padded_length(0)),
+    (RECORD_SIZE, 4097, padded_length(4097)),
+    (RECORD_SIZE, 70_000, padded_length(70_000)),
+    (RECORD_SIZE, RECORD_SIZE - 17, padded_length(RECORD_SIZE - 17)),
+]
+
+
+def build_padding() -> dict:
+    """Return the v2 padding vectors: padded lengths and sizes, and padded bodies."""
+    sizes = []
+    for length in PADDED_LENGTHS:
+        padded = padded_length(length)
+        sizes.append({
+            "plaintext_length": length,
+            "padded_length": padded,
+            "records": max(1, -(-padded // (RECORD_SIZE - 17))),
+            "ciphertext_size": padded_size(length),
+        })
+    bodies = []
+    for rs, length, pad_to in PAD_CASES:
+        body = _encrypt(pattern(length), ECE_IKM, rs, pad_to=pad_to)
+        assert len(body) == encrypted_size(pad_to, rs)
+        bodies.append({"ikm": ECE_IKM.hex(), "salt": ECE_SALT.hex(), "rs": rs,
+                       "plaintext_length": length, "pad_to": pad_to, **_body_fields(body)})
+    doc = _document(
+        "Content padding (protocol.md, Content padding). cases: padded_length(n) by Padme with "
+        "a 4096-byte minimum, records and ciphertext_size = 21 + padded + 17 * records for "
+        f"rs {RECORD_SIZE}. encrypt_cases: the plaintext followed by zero padding up to pad_to, "
+        "cut into records of rs - 17 bytes; each record is its data, the delimiter (0x02 for "
+        "the last, else 0x01), then its padding, so a record may be padding only.",
+        sizes,
+    )
+    doc["plaintext"] = PATTERN_NOTE
+    doc["encrypt_cases"] = bodies
+    return doc
+
+
+SHARE_NOTE = "Meet me at the blue door at 19:30. Bring the spare key.\n"
+
+
+def build_shares() -> dict:
+    """Return whole v2 shares: keys, proofs, metadata blob and padded note, all fixed."""
+    cases = []
+    inputs = [
+        ("a note without a password", KEY_SECRET_A, None,
+         "000102030405060708090a0b", "f0e1d2c3b4a5968778695a4b"),
+        ("a note with a password", KEY_SECRET_B, "correct horse battery staple",
+         "0c0b0a090807060504030201", "0123456789abcdef01234567"),
+    ]
+    for description, secret, password, iv, salt in inputs:
+        params = None if password is None else PasswordParams(salt=KEY_SALT, iterations=600_000)
+        keys = derive_keys(secret, password, params)
+        note = SHARE_NOTE.encode("utf-8")
+        metadata = {"kind": "text", "name": "note.txt", "type": "text/plain;charset=utf-8",
+                    "size": len(note)}
+        content_salt = bytes.fromhex(salt + "00000000")
+        encryptor = Encryptor(keys.content_ikm, salt=content_salt,
+                              pad_to=padded_length(len(note)))
+        body = encryptor.update(note) + encryptor.finalize()
+        assert len(body) == padded_size(len(note))
+        cases.append({
+            "description": description,
+            "secret": b64u_encode(secret),
+            "password": password,
+            "password_params": None if params is None else {
+                "salt": b64u_encode(params.salt), "iterations": params.iterations},
+            "access_token": b64u_encode(keys.access_token),
+            "access_verifier": b64u_encode(keys.access_verifier),
+            "password_token": _b64u_or_none(keys.password_token),
+            "password_verifier": _b64u_or_none(keys.password_verifier),
+            "metadata": metadata,
+            "metadata_iv": iv,
+            "metadata_blob": encrypt_metadata(metadata, keys.metadata_key, iv=bytes.fromhex(iv)),
+            "note": SHARE_NOTE,
+            "content_salt": content_salt.hex(),
+            "rs": RECORD_SIZE,
+            "size": len(body),
+            "body": body.hex(),
+        })
+    return _document(
+        "Whole v2 shares: from secret (and password) to the create request's verifiers, the "
+        "metadata blob (fixed iv) and the padded content body (fixed salt, rs 65536). The note "
+        "is UTF-8; size is the body length the create request declares.",
+        cases,
+    )
+
+
 VECTOR_FILES: dict[str, Callable[[], dict]] = {
     "keys.json": build_keys,
     "ece.json": build_ece,
     "metadata.json": build_metadata,
     "rfc8188.json": build_rfc8188,
+    "padding.json": build_padding,
+    "shares.json": build_shares,
 }
 
 
@@ -202,12 +342,19 @@ def write_vectors(directory: Path) -> list[Path]:
     return paths
 
 
+def _body_fields(body: bytes) -> dict:
+    """Return a body in full (hex) when small, else by length and SHA-256."""
+    if len(body) <= INLINE_LIMIT:
+        return {"ciphertext": body.hex()}
+    return {"ciphertext_length": len(body), "ciphertext_sha256": hashlib.sha256(body).hexdigest()}
+
+
 def _document(description: str, cases: list) -> dict:
     return {"description": description, "version": PROTOCOL_VERSION, "cases": cases}
 
 
-def _encrypt(plaintext: bytes, ikm: bytes, rs: int, keyid: bytes = b"") -> bytes:
-    encryptor = Encryptor(ikm, salt=ECE_SALT, rs=rs, keyid=keyid)
+def _encrypt(plaintext: bytes, ikm: bytes, rs: int, keyid: bytes = b"", pad_to=None) -> bytes:
+    encryptor = Encryptor(ikm, salt=ECE_SALT, rs=rs, keyid=keyid, pad_to=pad_to)
     return encryptor.update(plaintext) + encryptor.finalize()
 
 
