@@ -21,7 +21,6 @@ public endpoint needs on top (docs/deployment.md, "Serving model"):
 """
 
 import errno
-import ipaddress
 import socket
 import time
 import warnings
@@ -30,6 +29,7 @@ from collections import Counter
 from gevent.monkey import MonkeyPatchWarning
 from gunicorn.workers.ggevent import GeventWorker
 
+from .addresses import address_group
 from .config import load_config
 
 #: Written, unread request or not, to a connection beyond its address's cap; then it is closed.
@@ -140,21 +140,9 @@ class PacedSocket:
 
 
 def address_key(addr):
-    """Return what connections are counted by: the IPv4 address, or the IPv6 /64.
-
-    The same grouping as the rate limits (server/limits.py): one subscriber usually holds a
-    whole /64, so hopping through its addresses buys nothing. A unix socket peer has none.
-    """
+    """Return what connections are counted by (server/addresses.py); None for a unix socket."""
     host = addr[0] if isinstance(addr, tuple) and addr else ""
-    try:
-        ip = ipaddress.ip_address(host)
-    except ValueError:
-        return None
-    if ip.version == 6:
-        if ip.ipv4_mapped:
-            return str(ip.ipv4_mapped)
-        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
-    return str(ip)
+    return address_group(host)
 
 
 class Worker(GeventWorker):
