@@ -38,7 +38,8 @@ def build_parser():
     serve.add_argument("--bind", default=os.environ.get("BIND", "127.0.0.1:8000"),
                        help="address to listen on (default: %(default)s)")
     serve.add_argument("--workers", type=int, help="worker processes (default: CPU count, min 2)")
-    serve.add_argument("--threads", type=int, help="threads per worker (default: 16)")
+    serve.add_argument("--worker-connections", type=int,
+                       help="connections each worker holds at most (default: 2048)")
     serve.add_argument("--data-dir", help="where the embedded Redis keeps its data (DATA_DIR)")
     serve.add_argument("--redis-url", help="use this Redis instead of the embedded one")
     return parser
@@ -47,7 +48,8 @@ def build_parser():
 def serve(args):
     """Replace this process with gunicorn serving `server:create_app()`."""
     env = dict(os.environ, BIND=args.bind)
-    for name, value in (("WEB_CONCURRENCY", args.workers), ("GUNICORN_THREADS", args.threads),
+    for name, value in (("WEB_CONCURRENCY", args.workers),
+                        ("GUNICORN_WORKER_CONNECTIONS", args.worker_connections),
                         ("DATA_DIR", args.data_dir), ("REDIS_URL", args.redis_url)):
         if value is not None:
             env[name] = str(value)

@@ -60,6 +60,11 @@ DEFAULTS = {
     "TRUSTED_USER_HEADER": "",  # honoured only with TRUSTED_PROXY_COUNT > 0
     # /metrics (server/metrics_access.py): empty = loopback peers only.
     "METRICS_TOKEN": "",
+    # Slow and idle clients (server/serving.py, docs/deployment.md "Serving model").
+    "CLIENT_HEADER_TIMEOUT": 10,  # request line and headers, whole, from connect or last answer
+    "CLIENT_IDLE_TIMEOUT": 30,  # longest a read or write of a body may wait without progress
+    "CLIENT_MIN_RATE": 1024,  # bytes/s a body or answer must average; 0 = no minimum
+    "MAX_CONNECTIONS_PER_ADDRESS": 64,  # per worker process; 0 = no cap
 }
 
 #: Settings that hold flask-limiter rate strings, like "30 per minute" or "5/second; 100/hour".
@@ -91,6 +96,10 @@ INTEGER_MINIMUMS = {
     "STORED_SHARES_PER_SENDER": 0,
     "LARGE_SHARE_BYTES": 0,
     "LARGE_SHARE_MAX_EXPIRY_SECONDS": 1,
+    "CLIENT_HEADER_TIMEOUT": 1,
+    "CLIENT_IDLE_TIMEOUT": 1,
+    "CLIENT_MIN_RATE": 0,
+    "MAX_CONNECTIONS_PER_ADDRESS": 0,
 }
 
 

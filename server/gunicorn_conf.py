@@ -2,15 +2,17 @@
 
 Run as `gunicorn -c python:server.gunicorn_conf 'server:create_app()'`.
 
-Threads, not processes, carry concurrent streams: a worker thread spends most of a transfer
-waiting on a socket, and a chunk in flight is the only memory it holds. When REDIS_URL is unset,
-the master starts the embedded redis-server before forking, so every worker joins the same one,
-and stops it on exit. The Dockerfile and `onetimeshare serve` both use this file.
+Greenlets, not threads, carry concurrent connections (server/serving.py): a connection spends
+most of its life waiting on a socket, and a slow or idle client must cost a few KiB, not one of
+a handful of threads. When REDIS_URL is unset, the master starts the embedded redis-server
+before forking, so every worker joins the same one, and stops it on exit. The Dockerfile and
+`onetimeshare serve` both use this file.
 """
 
 import ctypes
 import multiprocessing
 import os
+import resource
 import shutil
 import tempfile
 
@@ -25,13 +27,19 @@ else:
 from server import embedded_redis  # noqa: E402
 from server.config import load_config  # noqa: E402
 
+_settings = load_config()  # a bad setting stops the start here, before any worker forks
+
 bind = os.environ.get("BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("WEB_CONCURRENCY", max(2, multiprocessing.cpu_count())))
-threads = int(os.environ.get("GUNICORN_THREADS", 16))
-worker_class = "gthread"
+# Gunicorn's gevent worker with paced sockets and a per-address cap; the why is in its module.
+worker_class = "server.serving.Worker"
+worker_connections = int(os.environ.get("GUNICORN_WORKER_CONNECTIONS", 2048))
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", 120))
 graceful_timeout = 30
-keepalive = 5
+# The gevent worker bounds waiting for, and reading, each request's header block by this.
+keepalive = _settings["CLIENT_HEADER_TIMEOUT"]
+# Every byte of an answer goes through the paced socket's sendall; sendfile would bypass it.
+sendfile = False
 # Gunicorn >= 25 opens a control socket under $HOME; several instances on one machine (or a
 # container user without a home) would collide on it, and nothing here uses it.
 control_socket_disable = True
@@ -41,17 +49,39 @@ errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info")
 
 _embedded = {}
+#: Descriptors beyond the client connections: Redis connections, logs, metrics files.
+SPARE_FILES_PER_WORKER = 256
 
 
 def on_starting(server):
-    """Start the embedded Redis in the master, before any worker exists."""
+    """Raise the open-file limit, then start the embedded Redis, before any worker exists."""
+    _raise_open_file_limit(server)
     if os.environ.get("REDIS_URL") or os.environ.get("REDIS_CLUSTER_NODES"):
         return
-    config = load_config()
-    url, process = embedded_redis.start(config["DATA_DIR"], config["EMBEDDED_REDIS_MAXMEMORY"])
+    url, process = embedded_redis.start(_settings["DATA_DIR"],
+                                        _settings["EMBEDDED_REDIS_MAXMEMORY"])
     os.environ["REDIS_URL"] = url
     _embedded["process"] = process
     server.log.info("embedded redis-server listening on %s", url)
+
+
+def _raise_open_file_limit(server):
+    """Lift the soft limit on open files to the hard one, for the workers and embedded Redis.
+
+    Each held connection is a descriptor, and many shells and service managers start programs
+    with a soft limit of 1024, below what `worker_connections` promises. Raising the soft
+    limit up to the hard one needs no privilege.
+    """
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+        soft = hard
+    wanted = workers * (worker_connections + SPARE_FILES_PER_WORKER)
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        server.log.warning(
+            "open-file limit %d is below the %d that %d workers x %d connections need; "
+            "raise it (ulimit -n) or lower GUNICORN_WORKER_CONNECTIONS",
+            soft, wanted, workers, worker_connections)
 
 
 M_ARENA_MAX = -8  # glibc's mallopt() parameter number
@@ -59,11 +89,12 @@ MALLOC_ARENAS = 2
 
 
 def post_fork(server, worker):
-    """Cap glibc's malloc arenas in the new worker, before its threads start.
+    """Cap glibc's malloc arenas in the new worker, before any thread starts.
 
-    Each gthread thread otherwise gets an arena of its own, and a 4 MiB chunk freed in one
-    stays with it: a worker streaming several uploads at once then keeps tens of MiB more
-    than it uses (measured in docs/performance.md). An explicit MALLOC_ARENA_MAX wins.
+    Each thread (a gthread worker's, or gevent's resolver pool) otherwise gets an arena of its
+    own, and a 4 MiB chunk freed in one stays with it: a worker streaming several uploads at
+    once then keeps tens of MiB more than it uses (measured in docs/performance.md with
+    gthread). An explicit MALLOC_ARENA_MAX wins.
     """
     if os.environ.get("MALLOC_ARENA_MAX"):
         return

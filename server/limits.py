@@ -12,7 +12,6 @@ goes on and the store answers 503 for anything that needs storage, which is all 
 An in-memory fallback would only add per-worker limits to a service that cannot store anything.
 """
 
-import ipaddress
 import threading
 import time
 from urllib.parse import urlsplit
@@ -24,6 +23,7 @@ from limits.storage import RedisClusterStorage, RedisStorage, Storage
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import store
+from .addresses import address_group
 from .errors import refuse
 from .redis_client import CLUSTER_TROUBLE, StorageUnavailable
 
@@ -73,15 +73,8 @@ def init_app(app):
 def client_address():
     """Return the address a client is counted by: its IP, or its /64 for IPv6."""
     address = request.remote_addr or "unknown"
-    try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:  # e.g. a unix socket peer: every request shares one count
-        return address
-    if ip.version == 6:
-        if ip.ipv4_mapped:
-            return str(ip.ipv4_mapped)
-        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
-    return str(ip)
+    # Not an IP (e.g. a unix socket peer): every request shares one count.
+    return address_group(address) or address
 
 
 def check_upload_budget(size):

@@ -49,6 +49,17 @@ def redis_binary():
     return shutil.which("redis-server") or valkey_binary()
 
 
+def stop(process, timeout=30):
+    """Stop a process politely (SIGTERM), by force if it lingers past `timeout` seconds."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
 class RedisProcess:
     """A redis-server started for the tests, with its own port and directory."""
 
@@ -86,13 +97,8 @@ class RedisProcess:
         raise RuntimeError(f"redis-server did not start on port {self.port}")
 
     def stop(self):
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        if self.process:
+            stop(self.process, timeout=10)
 
 
 
@@ -152,10 +158,5 @@ class GunicornProcess:
         return [child.pid for child in psutil.Process(self.process.pid).children()]
 
     def stop(self):
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        if self.process:
+            stop(self.process)
