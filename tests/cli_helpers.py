@@ -4,7 +4,9 @@
 password on) with XDG_STATE_HOME and XDG_CONFIG_HOME in the test's directory, and returns its
 exit code, stdout and stderr, and its peak memory. `CuttingRelay` is a loopback TCP relay that
 cuts the first connection carrying more than N bytes to the client, once: a dropped download.
-`Cli.run_on_terminal` gives the command a pseudo-terminal and types answers to its prompts.
+`Cli.run_on_terminal` gives the command a pseudo-terminal and types answers to its prompts;
+`Cli.run_in_terminal` makes the pseudo-terminal its stdout and stderr too, to see what a person
+at a terminal would see.
 """
 
 import contextlib
@@ -97,6 +99,40 @@ class Cli:
                               stderr.decode(errors="replace"),
                               bytes(shown).decode(errors="replace"))
 
+    def run_in_terminal(self, *args, script=(), env=None, cwd=None, timeout=60) -> "Screen":
+        """Run `onetimeshare ARGS` with a pseudo-terminal as stdin, stdout and stderr, as in an
+        interactive shell; `script` is (wait_for, keys) pairs: type `keys` once `wait_for`
+        (bytes) has appeared on the screen since the previous step. Returns the exit code and
+        everything the terminal received (output, prompts and the echo of what was typed)."""
+        master, slave = os.openpty()
+        process = subprocess.Popen(
+            [sys.executable, "-m", "onetimeshare.cli", *map(str, args)],
+            cwd=cwd or self.home, env={**self.env, "COLUMNS": "100", **(env or {})},
+            stdin=slave, stdout=slave, stderr=slave, start_new_session=True,
+            preexec_fn=_take_terminal,
+        )
+        os.close(slave)
+        screen, steps, seen_until = bytearray(), list(script), 0
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([master], [], [], 0.1)
+            if ready:
+                try:
+                    data = os.read(master, 1 << 16)
+                except OSError:  # EIO: every holder of the terminal closed it, the child ended
+                    break
+                if not data:
+                    break
+                screen += data
+            if steps and steps[0][0] in screen[seen_until:]:
+                seen_until = screen.index(steps[0][0], seen_until) + len(steps[0][0])
+                os.write(master, steps.pop(0)[1])
+        else:
+            process.kill()
+        os.close(master)
+        code = process.wait(10)
+        return Screen(code, bytes(screen), not steps)
+
     def ok(self, *args, **kwargs) -> Result:
         result = self.run(*args, **kwargs)
         assert result.code == 0, result.stderr
@@ -115,6 +151,17 @@ class TerminalResult:
     stdout: bytes
     stderr: str
     terminal: str  # what the command wrote on the terminal: its prompts
+
+
+@dataclass
+class Screen:
+    code: int
+    raw: bytes  # all the terminal received, escape sequences included
+    typed_all: bool  # every step of the script found its cue
+
+    @property
+    def text(self):
+        return self.raw.decode(errors="replace")
 
 
 def _take_terminal():
