@@ -34,7 +34,8 @@ class Result:
     code: int
     stdout: bytes
     stderr: str
-    max_rss_kib: int
+    max_rss_kib: int  # ru_maxrss: never below the RSS of the test process when it forked
+    peak_rss_kib: int = 0  # the command's own high-water mark (VmHWM), see _HighWater
 
     @property
     def text(self):
@@ -67,12 +68,13 @@ class Cli:
             cwd=cwd or self.home, env={**self.env, **(env or {})}, stdin=stdin,
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
         )
+        watcher = _HighWater(process.pid)
         stdout, stderr = _communicate(process, input if isinstance(input, bytes) else None)
         # wait4 gives this child's own peak RSS (ru_maxrss, KiB on Linux), not a sum of children.
         _, status, usage = os.wait4(process.pid, 0)
         process.returncode = os.waitstatus_to_exitcode(status)
         return Result(process.returncode, stdout, stderr.decode(errors="replace"),
-                      usage.ru_maxrss)
+                      usage.ru_maxrss, watcher.join())
 
     def run_on_terminal(self, *args, answers, env=None, prompt=b"Password: ") -> "TerminalResult":
         """Run `onetimeshare ARGS` with a pseudo-terminal as its controlling terminal and stdin,
@@ -186,6 +188,37 @@ def _type_answers(master, answers, prompt, shown, timeout=60):
         if typed < len(answers) and shown.count(prompt) > typed:
             os.write(master, answers[typed].encode() + b"\n")
             typed += 1
+
+
+class _HighWater:
+    """Follow a child's VmHWM (its own peak RSS since exec) in /proc until it ends.
+
+    ru_maxrss cannot tell a small child's peak: Linux carries the forking process's RSS into
+    it, so every child of a test that holds 64 MiB "peaks" at that. VmHWM starts afresh at
+    exec and only grows, so the last value read before the child exits is its peak, short of
+    whatever it allocates in its last few milliseconds.
+    """
+
+    def __init__(self, pid, interval=0.005):
+        self.path, self.interval, self.peak = f"/proc/{pid}/status", interval, 0
+        self.thread = threading.Thread(target=self._follow, daemon=True)
+        self.thread.start()
+
+    def _follow(self):
+        while True:
+            try:
+                with open(self.path) as status:
+                    lines = [line for line in status if line.startswith("VmHWM:")]
+            except OSError:
+                return
+            if not lines:  # a zombie has no memory left to report
+                return
+            self.peak = max(self.peak, int(lines[0].split()[1]))
+            time.sleep(self.interval)
+
+    def join(self) -> int:
+        self.thread.join(5)
+        return self.peak
 
 
 def _communicate(process, data, timeout=120):

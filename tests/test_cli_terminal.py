@@ -201,7 +201,7 @@ MIB = 1024 * 1024
 
 
 def test_get_json_streams_a_large_note(cli):
-    """Peak RSS (the child's own, from wait4) of `get --json` for a 64 MiB note against a
+    """Peak RSS (the command's own VmHWM) of `get --json` for a 64 MiB note against a
     one-line note: it must not hold the note (let alone several copies of it)."""
     line = b"0123456789abcdefghijklmnopqrstuvwxyz ABCDEFGHIJKLMNOPQRSTUVWXYZ \xc3\xa9\xe2\x82\xac\n"
     big = line * (64 * MIB // len(line))
@@ -212,7 +212,7 @@ def test_get_json_streams_a_large_note(cli):
         assert got.code == 0, got.stderr
         document = json.loads(got.stdout)
         assert document["text"] == note.decode() and document["size"] == len(note)
-        peaks[name] = got.max_rss_kib
+        peaks[name] = got.peak_rss_kib
     growth_mib = (peaks["big"] - peaks["small"]) / 1024
     print(f"get --json peak RSS: {peaks['small'] / 1024:.1f} MiB for a one-line note, "
           f"{peaks['big'] / 1024:.1f} MiB for {len(big) / MIB:.0f} MiB")
