@@ -56,7 +56,10 @@ def _report(api, share_id, entry) -> dict:
               "expires_at": entry.get("expires_at")}
     try:
         view = api.owner(share_id, entry["owner_token"])
-    except (NotFound, ProofRejected):
+    except (NotFound, ProofRejected) as refused:
+        if refused.code is None:  # a web server's 404 page: not the share's server any more
+            return {**report, "state": "unknown", "available": None,
+                    "error": exit_for(refused)[1]}
         return {**report, "state": "expired", "available": False}
     except (ApiError, ValueError) as error:  # unreachable, failing, or not answering JSON
         return {**report, "state": "unknown", "available": None, "error": exit_for(error)[1]}
