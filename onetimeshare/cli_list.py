@@ -84,7 +84,7 @@ def run_list(args) -> Exit:
         name = report["name"] or "(name not kept)"
         size = f" ({human_size(report['size'])})" if isinstance(report["size"], int) else ""
         print(printable(f"{report['id']}  {name}{size}"))
-        print(printable(f"    sent {human_time(report['sent_at'])} to {report['server']}"))
+        print(printable(f"    sent at {human_time(report['sent_at'])} to {report['server']}"))
         print(printable(f"    {describe(report)}"))
     return Exit.OK
 
@@ -96,10 +96,10 @@ def describe(report) -> str:
         return f"status unknown: {report.get('error')}"
     if state == "expired":
         return "expired: the server no longer holds it"
-    opened = (f"opened {human_time(report['first_claim_at'])}" if report.get("opened")
+    opened = (f"opened at {human_time(report['first_claim_at'])}" if report.get("opened")
               else "not opened yet")
     if state == "deleted":
-        return f"deleted {human_time(report.get('deleted_at'))}; {opened}"
+        return f"deleted at {human_time(report.get('deleted_at'))}; {opened}"
     if state == "consumed":
         return f"used up: {opened}; {plural(report.get('claims'), 'download')} claimed"
     if state == "uploading":

@@ -133,7 +133,9 @@ def _print_status(report):
     if report.get("kind"):
         lines.append(("kind", report["kind"]))
     if isinstance(report.get("size"), int):
-        lines.append(("size", f"{human_size(report['size'])} ({plural(report['size'], 'byte')})"))
+        exact = plural(report["size"], "byte")
+        shown = human_size(report["size"])
+        lines.append(("size", shown if shown == exact else f"{shown} ({exact})"))
     elif isinstance(report.get("encrypted_size"), int):
         # Padded in v2: this says roughly how big, never the exact length.
         lines.append(("size", f"{human_size(report['encrypted_size'])} encrypted and padded"))
@@ -174,7 +176,7 @@ def _owner_lines(owner, show_expiry) -> list:
     state = owner["state"]
     if owner["opened"]:
         claims = plural(owner.get("claims"), "download")
-        lines.append(("opened", f"yes, first {human_time(owner['first_claim_at'])}; {claims} "
+        lines.append(("opened", f"yes, first at {human_time(owner['first_claim_at'])}; {claims} "
                                 f"of {owner.get('downloads')} claimed, "
                                 f"{owner.get('completed_downloads')} completed"))
     else:
@@ -183,7 +185,7 @@ def _owner_lines(owner, show_expiry) -> list:
         lines.append(("link", "used up: it was opened as often as you allowed, so it no longer "
                               "works"))
     elif state == "deleted":
-        lines.append(("link", f"deleted by you {human_time(owner.get('deleted_at'))}; it no "
+        lines.append(("link", f"deleted by you at {human_time(owner.get('deleted_at'))}; it no "
                               "longer works"))
     elif state == "uploading":
         lines.append(("link", "not usable yet: the upload did not finish"))
@@ -220,11 +222,11 @@ def run_delete(args) -> Exit:
     if args.json:
         print_json({"id": share_id, "deleted": True, "already_deleted": already})
     elif already:
-        say(f"Share {share_id} was already deleted "
-            f"({human_time(before.get('deleted_at'))}).", args.quiet)
+        say(f"Share {share_id} was already deleted, at "
+            f"{human_time(before.get('deleted_at'))}.", args.quiet)
     elif before.get("state") == "consumed":
-        say(f"Deleted share {share_id}; it had already been opened "
-            f"({human_time(before.get('first_claim_at'))}).", args.quiet)
+        say(f"Deleted share {share_id}; it had already been opened, at "
+            f"{human_time(before.get('first_claim_at'))}.", args.quiet)
     else:
         say(f"Deleted share {share_id}.", args.quiet)
     return Exit.OK
