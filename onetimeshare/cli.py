@@ -1,9 +1,11 @@
-"""Run the `onetimeshare` command: `send`, `get`, `status`, `delete` (clients), and `serve`.
+"""Run the `onetimeshare` command: `send`, `get`, `status`, `delete`, `list`, `forget`
+(clients), and `serve`.
 
 `onetimeshare serve` starts the web service under gunicorn with the project's gunicorn config
 (the same one the Dockerfile uses); with no REDIS_URL it runs the embedded redis-server too.
-The client subcommands live in `cli_send`, `cli_get` and `cli_owner`; here every failure they
-raise becomes one line on stderr and a documented exit code (docs/cli.md), never a traceback.
+The client subcommands live in `cli_send`, `cli_get`, `cli_owner` and `cli_list`; here every
+failure they raise becomes one line on stderr and a documented exit code (docs/cli.md), never a
+traceback.
 """
 
 import argparse
@@ -12,7 +14,7 @@ import signal
 import sys
 import traceback
 
-from . import cli_get, cli_owner, cli_send
+from . import cli_get, cli_list, cli_owner, cli_send
 from .cli_common import Exit, exit_for
 from .cli_output import printable
 
@@ -34,7 +36,14 @@ def build_parser():
     cli_send.add_parser(commands, common)
     cli_get.add_parser(commands, common)
     cli_owner.add_parsers(commands, common)
-    serve = commands.add_parser("serve", help="run the web service (gunicorn)")
+    cli_list.add_parsers(commands, common)
+    serve = commands.add_parser(
+        "serve", help="run the web service (gunicorn)",
+        description="Run the OneTimeShare web service under gunicorn, with the project's "
+                    "gunicorn config. Without --redis-url (or REDIS_URL) it starts a private "
+                    "redis-server that keeps its data under --data-dir (DATA_DIR, default "
+                    "./data). Every other setting comes from the environment: see the README's "
+                    "configuration table.")
     serve.add_argument("--bind", default=os.environ.get("BIND", "127.0.0.1:8000"),
                        help="address to listen on (default: %(default)s)")
     serve.add_argument("--workers", type=int, help="worker processes (default: CPU count, min 2)")

@@ -7,6 +7,7 @@ the class of `errors.py`'s tree.
 """
 
 import getpass
+import json
 import os
 import re
 import sys
@@ -15,6 +16,7 @@ from enum import IntEnum
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from .cli_output import human_wait, plural, printable
 from .errors import (
     ApiError,
     BadRequest,
@@ -41,6 +43,7 @@ from .links import Link, parse_link
 from .transfer import ShareInfo, open_share, password_params
 
 PASSWORD_ENV = "ONETIMESHARE_PASSWORD"
+LINK_ENV = "ONETIMESHARE_LINK"
 SERVER_ENV = "ONETIMESHARE_SERVER"
 UPLOAD_TOKEN_ENV = "ONETIMESHARE_UPLOAD_TOKEN"
 APP_DIR = "onetimeshare"
@@ -58,6 +61,7 @@ class Exit(IntEnum):
     INTEGRITY = 6  # the content or metadata does not authenticate
     SERVER = 7  # the server is unreachable, failing, or broke the protocol
     LOCAL_IO = 8  # a local file cannot be read or written, or would be overwritten
+    NOT_A_SERVER = 9  # the URL answers, but not as a OneTimeShare server does
     INTERRUPTED = 130  # Ctrl-C (128 + SIGINT)
 
 
@@ -97,6 +101,10 @@ EXIT_CODES: dict[str | type, Exit] = {
     OneTimeShareError: Exit.FAILURE,
     OSError: Exit.LOCAL_IO,
 }
+# Before the table: an answer no OneTimeShare server gives (`_foreign_answer`) is NOT_A_SERVER.
+
+# Longest server-chosen sentence shown: the text is the server's, so is its length.
+MAX_SERVER_MESSAGE = 300
 
 # What to tell people for a server code, instead of the server's English sentence.
 MESSAGES = {
@@ -117,6 +125,11 @@ MESSAGES = {
     "upload_token_invalid": f"the server refused the upload token ({UPLOAD_TOKEN_ENV} or "
                             f"upload_token in the config file): ask its operator for a valid one",
     "storage_full": "the server's storage is full; try later or ask its operator",
+    "rate_limited": "the server is limiting requests from this address",
+    "upload_budget": "this address has used up its upload allowance on the server for now",
+    "quota_exceeded": "this address (or upload token) stores as much as the server allows; "
+                      "delete a share or wait until one expires",
+    "unavailable": "the server cannot reach its storage right now",
 }
 
 
@@ -124,6 +137,8 @@ def exit_for(error: BaseException) -> tuple[Exit, str]:
     """Return the exit code and message for a failure the command did not handle itself."""
     if isinstance(error, CliError):
         return error.code, error.message
+    if _foreign_answer(error):
+        return Exit.NOT_A_SERVER, _not_a_server(error)
     code = EXIT_CODES.get(getattr(error, "code", None)) if isinstance(error, ApiError) else None
     if code is None:
         ancestor = next((cls for cls in type(error).__mro__ if cls in EXIT_CODES), None)
@@ -131,15 +146,35 @@ def exit_for(error: BaseException) -> tuple[Exit, str]:
     return code, _message(error, code)
 
 
+def _foreign_answer(error) -> bool:
+    """Tell whether the answer cannot be a OneTimeShare server's: not JSON where JSON is due,
+    or a refusal (4xx) without the API's error body, e.g. a web server's HTML 404 page.
+    A 5xx without one is left to ServerUnavailable: a proxy in front of a server that is down."""
+    if isinstance(error, json.JSONDecodeError):
+        return True
+    return (isinstance(error, ApiError) and error.code is None and error.status is not None
+            and error.status < 500)
+
+
+def _not_a_server(error) -> str:
+    answer = (f"HTTP {error.status} without the API's error body" if isinstance(error, ApiError)
+              else "an answer that is not JSON")
+    return (f"not a OneTimeShare server: it gave {answer}; check the link or the server URL "
+            "(--server, $ONETIMESHARE_SERVER, the config file)")
+
+
 def _message(error: BaseException, code: Exit) -> str:
     if isinstance(error, ApiError):
-        message = MESSAGES.get(error.code) or error.message
+        message = MESSAGES.get(error.code) or printable(error.message)[:MAX_SERVER_MESSAGE]
         if isinstance(error, WrongPassword) and error.attempts_left == 0:
             message += "; the share is now locked for a while"
         elif isinstance(error, WrongPassword) and error.attempts_left is not None:
-            message += f"; {error.attempts_left} attempt(s) left before the share locks"
-        later = f" (try again in {error.retry_after} s)" if error.retry_after else ""
-        return message + later
+            message += f"; {plural(error.attempts_left, 'attempt')} left before the share locks"
+        if error.retry_after:
+            message += f"; try again in {human_wait(error.retry_after)}"
+        elif isinstance(error, (RateLimited, Locked)):
+            message += "; try again later"
+        return message
     if isinstance(error, DecryptionError):
         return f"{error}; nothing was kept"
     if isinstance(error, ProtocolError) and not isinstance(error, UnsupportedVersion):
@@ -251,20 +286,51 @@ def can_prompt() -> bool:
         return False
 
 
+PROMPT_TRIES = 3
+
+
 def prompt_password(prompt: str = "Password: ", confirm: bool = False) -> str:
     """Ask on the terminal without echo (twice to confirm a new one); CliError when impossible."""
     if not can_prompt():
         raise CliError(Exit.PASSWORD, f"a password is needed and there is no terminal to ask: "
                                       f"set {PASSWORD_ENV} or use --password-env NAME")
     try:
-        password = getpass.getpass(prompt)
-        if not password:
-            raise CliError(Exit.USAGE, "the password must not be empty")
-        if confirm and getpass.getpass("Repeat the password: ") != password:
-            raise CliError(Exit.USAGE, "the two passwords differ")
+        for _ in range(PROMPT_TRIES):
+            password = getpass.getpass(prompt)
+            if not password:
+                say("The password must not be empty; try again.")
+            elif not confirm or getpass.getpass("Repeat the password: ") == password:
+                return password
+            else:
+                say("The two passwords differ; try again.")
     except EOFError:
         raise CliError(Exit.USAGE, "no password given") from None
-    return password
+    raise CliError(Exit.USAGE, f"no password after {PROMPT_TRIES} tries")
+
+
+MAX_LINK_CHARS = 4096
+
+
+def link_text(argument: str | None, quiet: bool = False) -> str:
+    """Return the link as given: the argument, or with `-` (or no argument and no
+    $ONETIMESHARE_LINK) read from stdin, so the key need be in neither argv (visible in
+    /proc/PID/cmdline to every user) nor shell history. On a terminal it is asked without echo.
+    """
+    if argument is None:
+        argument = os.environ.get(LINK_ENV) or "-"
+    if argument != "-":
+        return argument
+    if sys.stdin.isatty():
+        try:
+            text = getpass.getpass("Paste the link (it is not shown): ")
+        except EOFError:
+            text = ""
+    else:
+        text = sys.stdin.readline(MAX_LINK_CHARS)
+    if not text.strip():
+        raise CliError(Exit.USAGE, f"no link given: pass it as an argument, on stdin (-), or in "
+                                   f"${LINK_ENV}")
+    return text.strip()
 
 
 def parse_link_argument(text: str) -> Link:
@@ -301,7 +367,7 @@ def unlock(api, link: Link, status: dict, password_env: str | None = None, *, as
             if given is not None or wrong.attempts_left == 0:
                 raise
             left = wrong.attempts_left
-            more = f" ({left} attempt(s) left before the share locks)" if left else ""
+            more = f" ({plural(left, 'attempt')} left before the share locks)" if left else ""
             say(f"Wrong password; nothing was consumed{more}. Try again.", quiet)
         except CliError as error:
             if error.code != Exit.PASSWORD or given is not None or not tries or attempt >= tries:
@@ -320,6 +386,7 @@ def _open(api, link, status, password) -> ShareInfo:
 
 
 def say(message: str, quiet: bool = False):
-    """Write an informational line on stderr (stdout carries only results)."""
+    """Write an informational line on stderr (stdout carries only results), terminal-safe:
+    messages quote names and states that came from a sender or a server."""
     if not quiet:
-        print(message, file=sys.stderr, flush=True)
+        print(printable(message), file=sys.stderr, flush=True)

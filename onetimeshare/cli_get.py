@@ -7,7 +7,9 @@ is held (encrypted) until it authenticated, then printed. Only `-o -` streams to
 authenticate, so stdout may have received part of the content before a failure (exit code != 0).
 """
 
+import codecs
 import contextlib
+import json
 import os
 import shutil
 import sys
@@ -16,8 +18,9 @@ import unicodedata
 from pathlib import Path
 
 from .api import ShareApi
-from .cli_common import CliError, Exit, parse_link_argument, say, unlock
-from .cli_output import Progress, human_size, print_json, printable
+from .cli_common import CliError, Exit, link_text, parse_link_argument, say, unlock
+from .cli_output import Progress, human_size, plural, print_json, printable
+from .cli_text import SafeTextWriter, is_unsafe, json_safe, json_string_body
 from .spool import EncryptedSpool
 from .transfer import receive
 
@@ -30,11 +33,17 @@ def add_parser(commands, common):
     get = commands.add_parser(
         "get", parents=[common], help="download and decrypt a share",
         description="Claim one download of the share, decrypt it and save it.")
-    get.add_argument("link", metavar="LINK")
+    get.add_argument("link", metavar="LINK", nargs="?",
+                     help="the link; - or none reads it from stdin (or $ONETIMESHARE_LINK), "
+                          "so the key stays out of the process list and shell history")
     get.add_argument("-o", "--output", metavar="PATH",
                      help="file or directory to save to, or - for stdout (default: the "
                           "sender's file name in the current directory; a note is printed)")
     get.add_argument("--force", action="store_true", help="overwrite an existing file")
+    get.add_argument("--raw", action="store_true",
+                     help="print a note to the terminal exactly as sent, escape sequences and "
+                          "all (by default they are shown as \\x1b etc.; a pipe or file always "
+                          "gets the note as sent)")
     get.add_argument("--password-env", metavar="NAME",
                      help="read the password from environment variable NAME")
     get.set_defaults(run=run)
@@ -44,7 +53,7 @@ def run(args) -> Exit:
     """Check everything local, claim, stream, decrypt and save (or print) the share."""
     if args.json and args.output == "-":
         raise CliError(Exit.USAGE, "--json and -o - both want stdout; choose one")
-    link = parse_link_argument(args.link)
+    link = parse_link_argument(link_text(args.link, args.quiet))
     with ShareApi(link.base_url) as api:
         status = api.status(link.share_id)
         if status.get("password"):
@@ -61,13 +70,15 @@ def run(args) -> Exit:
         try:
             with Progress(name, total, enabled=False if args.quiet else None) as progress:
                 size = receive(api, info, sink, progress)
-            result = sink.commit()
+            result = sink.commit(raw=args.raw)
         except BaseException:
             sink.discard()
             raise
     result = {"name": name, "kind": metadata.get("kind"), "type": metadata.get("type"),
               "size": size, **result}
-    if args.json:
+    if args.json and isinstance(sink, _Note):
+        sink.print_json(result)
+    elif args.json:
         print_json(result)
     elif result.get("path") not in (None, "-"):
         say(f"Saved {printable(result['path'])} ({human_size(size)})", args.quiet)
@@ -81,7 +92,8 @@ def _describe(name, metadata, status) -> str:
     count = f", {len(files)} files" if isinstance(files, list) else ""
     kind = ", a note" if metadata.get("kind") == "text" else ""
     left = status.get("downloads_left")
-    return f"{printable(name)} ({size}{count}{kind}; {left} download(s) left)"
+    left = plural(left, "download") if isinstance(left, int) else f"{left} downloads"
+    return f"{printable(name)} ({size}{count}{kind}; {left} left)"
 
 
 def _sink(args, name, metadata, status):
@@ -101,14 +113,17 @@ def _sink(args, name, metadata, status):
 def safe_name(name) -> str:
     """Return a file name that stays in the chosen directory and is neither hidden nor special.
 
-    The name comes from the sender: path separators, control and format characters (including
-    bidirectional overrides that disguise an extension) become '_', leading dots go, and the
-    length is capped, keeping the extension.
+    The name comes from the sender: path separators, and every character unsafe on a terminal
+    (cli_text: controls, bidirectional overrides that disguise an extension) become '_'; leading
+    dots go (no hidden file, no `.` or `..`); a leading '-' or '~' becomes '_', so that the name
+    is never read as an option (`-rf`) or a home directory by a command it is later given to;
+    and the length is capped, keeping the extension.
     """
     name = unicodedata.normalize("NFC", str(name)).encode("utf-8", "replace").decode("utf-8")
-    name = "".join("_" if c in "/\\" or unicodedata.category(c) in ("Cc", "Cf") else c
-                   for c in name)
+    name = "".join("_" if c in "/\\" or is_unsafe(c) else c for c in name)
     name = name.strip().lstrip(".").strip()
+    if name[:1] in ("-", "~"):
+        name = "_" + name[1:]
     if len(name.encode("utf-8")) > MAX_NAME_BYTES:
         stem, extension = os.path.splitext(name)
         extension = extension[:16]
@@ -147,7 +162,7 @@ class AtomicFile:
     def write(self, data):
         self.file.write(data)
 
-    def commit(self) -> dict:
+    def commit(self, raw=False) -> dict:
         self.file.flush()
         os.fsync(self.file.fileno())
         self.file.close()
@@ -201,7 +216,7 @@ class _Stdout:
     def write(self, data):
         self.stream.write(data)
 
-    def commit(self) -> dict:
+    def commit(self, raw=False) -> dict:
         self.stream.flush()
         return {"path": "-"}
 
@@ -211,7 +226,14 @@ class _Stdout:
 
 
 class _Note:
-    """Hold a note (encrypted) until all of it authenticated, then print it or return it."""
+    """Hold a note (encrypted) until all of it authenticated, then print it, piece by piece.
+
+    On a terminal the note is shown terminal-safe (cli_text), unless --raw; a pipe or a file
+    gets it as sent. With --json it is streamed into the document's "text" string, so even a
+    note of many MiB is never held whole in memory (let alone as bytes, str and JSON at once).
+    """
+
+    PIECE = 1 << 20
 
     def __init__(self, as_json: bool):
         self.as_json = as_json
@@ -220,19 +242,51 @@ class _Note:
     def write(self, data):
         self.spool.write(data)
 
-    def commit(self) -> dict:
+    def commit(self, raw=False) -> dict:
         self.spool.rewind()
+        if self.as_json:
+            return {"path": None}  # printed by print_json, once the caller has the result
+        out = sys.stdout.buffer
         with self.spool:
-            if self.as_json:
-                return {"path": None, "text": self.spool.read().decode("utf-8", "replace")}
-            last = b""
-            while data := self.spool.read(1 << 20):
-                sys.stdout.buffer.write(data)
-                last = data[-1:]
+            if sys.stdout.isatty() and not raw:
+                writer = SafeTextWriter(_Utf8(out))
+                self._pieces(writer.write)
+                writer.close()
+                last = writer.last.encode()
+            else:
+                last = self._pieces(out.write)
         if last != b"\n" and sys.stdout.isatty():
-            sys.stdout.buffer.write(b"\n")
-        sys.stdout.buffer.flush()
+            out.write(b"\n")
+        out.flush()
         return {"path": None}
+
+    def print_json(self, result: dict):
+        """Print `result` as print_json would, with the note streamed in as "text"."""
+        head = json_safe(json.dumps(result, ensure_ascii=False, indent=2))
+        out = sys.stdout
+        out.write(head[:-2] + ',\n  "text": "')  # head ends with "\n}"
+        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        with self.spool:
+            self._pieces(lambda data: out.write(json_string_body(decoder.decode(data))))
+        out.write(json_string_body(decoder.decode(b"", final=True)) + '"\n}\n')
+        out.flush()
+
+    def _pieces(self, write) -> bytes:
+        last = b""
+        while data := self.spool.read(self.PIECE):
+            write(data)
+            last = data[-1:]
+        return last
 
     def discard(self):
         self.spool.close()
+
+
+class _Utf8:
+    """Write text to a binary stream as UTF-8."""
+
+    def __init__(self, stream):
+        self.stream = stream
+
+    def write(self, text):
+        self.stream.write(text.encode("utf-8"))

@@ -4,8 +4,9 @@ import json
 import shutil
 import sys
 import time
-import unicodedata
 from datetime import UTC, datetime
+
+from .cli_text import json_safe, terminal_safe
 
 _UNITS = ("bytes", "KiB", "MiB", "GiB", "TiB")
 
@@ -21,9 +22,24 @@ def human_size(size: int) -> str:
 
 
 def printable(text) -> str:
-    """Return `text` safe for a terminal: a sender chooses file names, and an escape sequence in
-    one could rewrite what the recipient's terminal shows. Control characters become '?'."""
-    return "".join("?" if unicodedata.category(c) in ("Cc", "Cf") else c for c in str(text))
+    """Return one line of `text` safe for a terminal (cli_text): for every string that came
+    from a sender or a server, and for messages quoting one."""
+    return terminal_safe(text)
+
+
+def plural(count, word: str, words: str | None = None) -> str:
+    """Return '1 download', '2 downloads', '0 attempts'."""
+    return f"{count} {word if count == 1 else words or word + 's'}"
+
+
+def human_wait(seconds: int) -> str:
+    """Return a wait in words, for Retry-After: '45 seconds', '1 minute', '2 hours 5 minutes'."""
+    days, rest = divmod(int(seconds), 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, rest = divmod(rest, 60)
+    parts = [plural(n, unit) for n, unit in ((days, "day"), (hours, "hour"), (minutes, "minute"),
+                                              (rest, "second")) if n]
+    return " ".join(parts[:2]) or "a moment"
 
 
 def parse_time(stamp) -> datetime | None:
@@ -56,7 +72,8 @@ def human_time(stamp) -> str:
 
 def print_json(value):
     """Write one JSON document on stdout, for scripts."""
-    json.dump(value, sys.stdout, ensure_ascii=False, indent=2)
+    # Strings in it came from a sender or a server: escaped so they cannot drive a terminal.
+    sys.stdout.write(json_safe(json.dumps(value, ensure_ascii=False, indent=2)))
     sys.stdout.write("\n")
     sys.stdout.flush()
 

@@ -85,6 +85,9 @@ def run(args) -> Exit:
     upload_token = resolve_upload_token(config)
     with contextlib.ExitStack() as stack, ShareApi(server, upload_token=upload_token) as api:
         limits = api.config()  # before reading any input: an unreachable server fails fast
+        if not isinstance(limits, dict) or "max_share_bytes" not in limits:
+            raise CliError(Exit.NOT_A_SERVER, f"not a OneTimeShare server: {server} does not "
+                                              "describe its limits at /api/v1/config")
         if limits.get("upload_token_required") and not upload_token:
             raise CliError(Exit.USAGE, MESSAGES["upload_token_required"])
         payload = _payload(args, stack)
@@ -102,7 +105,8 @@ def run(args) -> Exit:
                 raise
     try:
         ShareState(state_path()).add(sent.share_id, server=server, owner_token=sent.owner_token,
-                                     expires_at=sent.expires_at)
+                                     expires_at=sent.expires_at, name=payload.metadata["name"],
+                                     size=payload.size)
     except StateError as error:
         say(f"onetimeshare: warning: cannot keep the owner token ({error}); status and delete "
             "will not work for this share")
@@ -164,22 +168,40 @@ def _note(args, stack) -> Payload:
             text = " ".join(words).encode("utf-8")
         except UnicodeEncodeError:
             raise CliError(Exit.USAGE, "the note is not valid UTF-8 text") from None
-        size, source = len(text), _Bytes(text)
+        size, source, written = len(text), _Bytes(text), bool(text.strip())
     else:
         if sys.stdin.isatty():
-            say("Type the note, then press Ctrl-D on a line of its own.", args.quiet)
-        decoder = codecs.getincrementaldecoder("utf-8")()
+            say("Type the note, then press Ctrl-D at the start of a line to send it "
+                "(Ctrl-C to cancel).", args.quiet)
+        check = _NoteCheck()
         try:
-            source = stack.enter_context(EncryptedSpool.of(sys.stdin.buffer, decoder.decode))
-            decoder.decode(b"", final=True)
+            source = stack.enter_context(EncryptedSpool.of(sys.stdin.buffer, check))
+            check.end()
         except UnicodeDecodeError:
             raise CliError(Exit.USAGE, "a note must be UTF-8 text; send other data as a file "
                                        "(without --text)") from None
-        size = source.size
+        size, written = source.size, check.written
+    if not written:  # as the page does: an empty note is a mistake, not a message
+        raise CliError(Exit.USAGE, "the note is empty: write something (nothing was sent)")
     name = args.name or "note.txt"
     _check_name(name)
     metadata = {"kind": "text", "name": name, "type": TEXT_TYPE, "size": size}
     return Payload(metadata, size, lambda write: copy_exactly(source, write, size, "the note"))
+
+
+class _NoteCheck:
+    """Check, piece by piece, that a note is UTF-8 and holds more than white space."""
+
+    def __init__(self):
+        self.decoder = codecs.getincrementaldecoder("utf-8")()
+        self.written = False
+
+    def __call__(self, data):
+        text = self.decoder.decode(data)
+        self.written = self.written or bool(text.strip())
+
+    def end(self):
+        self.decoder.decode(b"", final=True)
 
 
 class _Bytes:
@@ -199,7 +221,8 @@ def _stdin(stack, quiet):
     if stat.S_ISREG(info.st_mode):
         return stream, info.st_size - stream.tell()
     if stream.isatty():
-        say("Reading from the terminal; press Ctrl-D to end.", quiet)
+        say("Reading from the terminal: press Ctrl-D at the start of a line to end "
+            "(Ctrl-C to cancel).", quiet)
     spool = stack.enter_context(EncryptedSpool.of(stream))
     return spool, spool.size
 

@@ -6,6 +6,7 @@ lives only in this process's memory, so a secret piped into `onetimeshare send -
 disk in the clear, not even in freed blocks. Memory stays at about one record either way.
 """
 
+import io
 import os
 import tempfile
 
@@ -35,11 +36,17 @@ class EncryptedSpool:
     def of(cls, stream, check=None):
         """Spool all of the binary `stream`, calling `check(data)` on each piece; return it."""
         spool = cls()
+        # A buffered read comes back short only at the end of the input. Stop there rather
+        # than read again: on a terminal each read waits for its own Ctrl-D, so a second one
+        # would look like a hang to whoever just pressed Ctrl-D.
+        short_means_end = isinstance(stream, io.BufferedReader)
         try:
             while data := stream.read(READ_SIZE):
                 if check:
                     check(data)
                 spool.write(data)
+                if short_means_end and len(data) < READ_SIZE:
+                    break
             spool.rewind()
         except BaseException:
             spool.close()

@@ -30,17 +30,34 @@ class ShareState:
         """Return what is kept for `share_id` (server, owner_token, ...), or None."""
         return self._read().get(share_id)
 
-    def add(self, share_id: str, *, server: str, owner_token: str, expires_at: str):
+    def all(self) -> dict:
+        """Return every share kept, by id, oldest first (expired ones included until a write)."""
+        shares = self._read()
+        return dict(sorted(shares.items(), key=lambda item: str(item[1].get("created_at"))))
+
+    def add(self, share_id: str, *, server: str, owner_token: str, expires_at: str,
+            name: str | None = None, size: int | None = None):
+        """Keep a new share's owner token, and its name and size for `list` (this machine's
+        own knowledge: the server never learns the name)."""
         entry = {"server": server, "owner_token": owner_token, "expires_at": expires_at,
-                 "created_at": _now().isoformat(timespec="seconds")}
+                 "created_at": _now().isoformat(timespec="seconds"), "name": name, "size": size}
         with self._changing() as shares:
             shares[share_id] = entry
 
-    def remove(self, share_id: str):
-        if self.get(share_id) is None:
-            return
+    def mark_deleted(self, share_id: str):
+        """Remember that this machine deleted the share: a second `delete` can say so, and
+        `list` shows it, until the share's expiry drops the entry."""
         with self._changing() as shares:
-            shares.pop(share_id, None)
+            if share_id in shares:
+                shares[share_id]["deleted_at"] = _now().isoformat(timespec="seconds")
+
+    def remove(self, *share_ids: str) -> list:
+        """Forget these shares (their owner tokens with them); return the ids that were kept."""
+        known = self._read()
+        if not any(share_id in known for share_id in share_ids):
+            return []
+        with self._changing() as shares:
+            return [share_id for share_id in share_ids if shares.pop(share_id, None)]
 
     def _read(self) -> dict:
         try:

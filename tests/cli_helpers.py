@@ -4,7 +4,9 @@
 password on) with XDG_STATE_HOME and XDG_CONFIG_HOME in the test's directory, and returns its
 exit code, stdout and stderr, and its peak memory. `CuttingRelay` is a loopback TCP relay that
 cuts the first connection carrying more than N bytes to the client, once: a dropped download.
-`Cli.run_on_terminal` gives the command a pseudo-terminal and types answers to its prompts.
+`Cli.run_on_terminal` gives the command a pseudo-terminal and types answers to its prompts;
+`Cli.run_in_terminal` makes the pseudo-terminal its stdout and stderr too, to see what a person
+at a terminal would see.
 """
 
 import contextlib
@@ -32,7 +34,8 @@ class Result:
     code: int
     stdout: bytes
     stderr: str
-    max_rss_kib: int
+    max_rss_kib: int  # ru_maxrss: never below the RSS of the test process when it forked
+    peak_rss_kib: int = 0  # the command's own high-water mark (VmHWM), see _HighWater
 
     @property
     def text(self):
@@ -65,12 +68,13 @@ class Cli:
             cwd=cwd or self.home, env={**self.env, **(env or {})}, stdin=stdin,
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
         )
+        watcher = _HighWater(process.pid)
         stdout, stderr = _communicate(process, input if isinstance(input, bytes) else None)
         # wait4 gives this child's own peak RSS (ru_maxrss, KiB on Linux), not a sum of children.
         _, status, usage = os.wait4(process.pid, 0)
         process.returncode = os.waitstatus_to_exitcode(status)
         return Result(process.returncode, stdout, stderr.decode(errors="replace"),
-                      usage.ru_maxrss)
+                      usage.ru_maxrss, watcher.join())
 
     def run_on_terminal(self, *args, answers, env=None, prompt=b"Password: ") -> "TerminalResult":
         """Run `onetimeshare ARGS` with a pseudo-terminal as its controlling terminal and stdin,
@@ -97,6 +101,40 @@ class Cli:
                               stderr.decode(errors="replace"),
                               bytes(shown).decode(errors="replace"))
 
+    def run_in_terminal(self, *args, script=(), env=None, cwd=None, timeout=60) -> "Screen":
+        """Run `onetimeshare ARGS` with a pseudo-terminal as stdin, stdout and stderr, as in an
+        interactive shell; `script` is (wait_for, keys) pairs: type `keys` once `wait_for`
+        (bytes) has appeared on the screen since the previous step. Returns the exit code and
+        everything the terminal received (output, prompts and the echo of what was typed)."""
+        master, slave = os.openpty()
+        process = subprocess.Popen(
+            [sys.executable, "-m", "onetimeshare.cli", *map(str, args)],
+            cwd=cwd or self.home, env={**self.env, "COLUMNS": "100", **(env or {})},
+            stdin=slave, stdout=slave, stderr=slave, start_new_session=True,
+            preexec_fn=_take_terminal,
+        )
+        os.close(slave)
+        screen, steps, seen_until = bytearray(), list(script), 0
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([master], [], [], 0.1)
+            if ready:
+                try:
+                    data = os.read(master, 1 << 16)
+                except OSError:  # EIO: every holder of the terminal closed it, the child ended
+                    break
+                if not data:
+                    break
+                screen += data
+            if steps and steps[0][0] in screen[seen_until:]:
+                seen_until = screen.index(steps[0][0], seen_until) + len(steps[0][0])
+                os.write(master, steps.pop(0)[1])
+        else:
+            process.kill()
+        os.close(master)
+        code = process.wait(10)
+        return Screen(code, bytes(screen), not steps)
+
     def ok(self, *args, **kwargs) -> Result:
         result = self.run(*args, **kwargs)
         assert result.code == 0, result.stderr
@@ -115,6 +153,17 @@ class TerminalResult:
     stdout: bytes
     stderr: str
     terminal: str  # what the command wrote on the terminal: its prompts
+
+
+@dataclass
+class Screen:
+    code: int
+    raw: bytes  # all the terminal received, escape sequences included
+    typed_all: bool  # every step of the script found its cue
+
+    @property
+    def text(self):
+        return self.raw.decode(errors="replace")
 
 
 def _take_terminal():
@@ -139,6 +188,37 @@ def _type_answers(master, answers, prompt, shown, timeout=60):
         if typed < len(answers) and shown.count(prompt) > typed:
             os.write(master, answers[typed].encode() + b"\n")
             typed += 1
+
+
+class _HighWater:
+    """Follow a child's VmHWM (its own peak RSS since exec) in /proc until it ends.
+
+    ru_maxrss cannot tell a small child's peak: Linux carries the forking process's RSS into
+    it, so every child of a test that holds 64 MiB "peaks" at that. VmHWM starts afresh at
+    exec and only grows, so the last value read before the child exits is its peak, short of
+    whatever it allocates in its last few milliseconds.
+    """
+
+    def __init__(self, pid, interval=0.005):
+        self.path, self.interval, self.peak = f"/proc/{pid}/status", interval, 0
+        self.thread = threading.Thread(target=self._follow, daemon=True)
+        self.thread.start()
+
+    def _follow(self):
+        while True:
+            try:
+                with open(self.path) as status:
+                    lines = [line for line in status if line.startswith("VmHWM:")]
+            except OSError:
+                return
+            if not lines:  # a zombie has no memory left to report
+                return
+            self.peak = max(self.peak, int(lines[0].split()[1]))
+            time.sleep(self.interval)
+
+    def join(self) -> int:
+        self.thread.join(5)
+        return self.peak
 
 
 def _communicate(process, data, timeout=120):

@@ -110,13 +110,14 @@ def test_wrong_password_carries_attempts_left_and_retry_after_is_read():
     with answering(403, body) as api, pytest.raises(errors.WrongPassword) as raised:
         api.unlock("A" * 22, bytes(32), bytes(32))
     assert raised.value.attempts_left == 3
-    assert "3 attempt(s) left" in exit_for(raised.value)[1]
+    assert "3 attempts left" in exit_for(raised.value)[1]
     with answering(429, {"code": "locked", "message": "m"}, {"Retry-After": "42"}) as api:
         with pytest.raises(errors.Locked) as locked:
             api.claim("A" * 22, bytes(32), bytes(32))
     assert locked.value.retry_after == 42
     assert exit_for(locked.value) == (Exit.PASSWORD, "too many wrong passwords: this share is "
-                                      "locked for now (nothing was consumed) (try again in 42 s)")
+                                      "locked for now (nothing was consumed); try again in 42 "
+                                      "seconds")
 
 
 def test_a_network_failure_is_server_unavailable():
