@@ -16,7 +16,9 @@ ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_ROOT_USER_ACTION=ignore
 
-RUN python -m venv /opt/venv
+# Python 3.11's venv comes with setuptools 65.5.0, which has known CVEs; nothing the service
+# runs needs setuptools, so it is removed rather than carried.
+RUN python -m venv /opt/venv && /opt/venv/bin/pip uninstall --yes --quiet setuptools
 
 # The lock file alone first: this slow layer is rebuilt only when the pins change, not on every
 # code change. Wheels only (no compiler exists here, nor needs to), exactly the pinned versions

@@ -7,14 +7,23 @@ run: 200 threads on their own redis-py connections, released the same way, each 
 EVALSHA of a trivial script (INCR of a counter). Latency is taken from the barrier's release to
 the last byte of the answer, so it includes waiting for a free server thread.
 
+With --durability (e.g. `none,local,replica`) the same is measured once per CLAIM_DURABILITY
+level, each on a Valkey keeping an append-only file (appendfsync everysec, as deployed; with a
+replica for `replica`), its baseline on that same server: what waiting for the disk (WAITAOF)
+and for a replica (WAIT) costs a claim.
+
     python bench/bench_claims.py [--clients 200] [--rounds 20] [--workers 4]
+    python bench/bench_claims.py --durability none,local,replica --rounds 5
 """
 
 import argparse
 import http.client
 import os
+import tempfile
 import threading
 import time
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import harness as h
@@ -105,31 +114,39 @@ def stats(latencies):
     return h.percentile(ms, 0.5), h.percentile(ms, 0.99), max(ms)
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--clients", type=int, default=200, help="claims per round (200)")
-    parser.add_argument("--rounds", type=int, default=20, help="rounds (default 20)")
-    parser.add_argument("--workers", type=int, default=4, help="gunicorn workers (default 4)")
-    parser.add_argument("--threads", type=int, default=16, help="threads per worker (16)")
-    h.add_common_options(parser)
-    args = parser.parse_args()
+@contextmanager
+def durable_redis(level, binary):
+    """A Valkey with an append-only file (and a replica for `replica`); yield the primary."""
+    with tempfile.TemporaryDirectory(prefix="ots-bench-durable-") as tmp, ExitStack() as stack:
+        # As the embedded server and compose run it (hz 100: see server/embedded_redis.py).
+        aof = ("--appendonly", "yes", "--appendfsync", "everysec", "--hz", "100")
+        primary = h.RedisProcess(Path(tmp) / "primary", *aof, binary=binary).start()
+        stack.callback(primary.stop)
+        if level == "replica":
+            replica = h.RedisProcess(Path(tmp) / "replica", *aof, "--replicaof", "127.0.0.1",
+                                     str(primary.port), binary=binary).start()
+            stack.callback(replica.stop)
+            client = h.redis_client(primary)
+            deadline = time.monotonic() + 30
+            while int(client.info("replication")["connected_slaves"]) < 1:
+                assert time.monotonic() < deadline, "the replica did not connect"
+                time.sleep(0.05)
+        yield primary
 
-    with h.redis_server(binary=args.redis_binary) as redis_srv, \
-            h.web_server(redis_srv.url, chunk_size=4 * h.MIB, workers=args.workers,
-                         threads=args.threads, root=args.server_root,
-                         env=h.server_env(args)) as web:
-        print(f"# Claims: {args.clients} simultaneous claims x {args.rounds} rounds, "
-              f"{args.workers} workers x {args.threads} threads\n")
-        h.print_setup(redis_srv.url, args)
+
+def measure(args, redis_srv, env):
+    """Run the rounds against `redis_srv`; return the latencies, rounds and CPU figures."""
+    with h.web_server(redis_srv.url, chunk_size=4 * h.MIB, workers=args.workers,
+                      threads=args.threads, root=args.server_root, env=env) as web:
         h.warm_up(web.url, 4 * h.KIB, 4 * h.MIB, args.workers)
         api = h.Api(web.url)
         sha = h.redis_client(redis_srv).script_load(TRIVIAL_SCRIPT)
         payload = h.Payload(4 * h.KIB, 4 * h.MIB)
 
         # One claim at a time on a share with downloads to spare: the floor without contention.
-        share = api.ready_share(payload, downloads=args.rounds)
+        share = api.ready_share(payload, downloads=args.sequential)
         alone = []
-        for _ in range(args.rounds):
+        for _ in range(args.sequential):
             with h.Stopwatch() as watch:
                 api.claim(share)
             alone.append(watch.seconds)
@@ -159,31 +176,76 @@ def main():
         api.close()
         counter = int(h.redis_client(redis_srv).get("bench:claims:counter"))
         assert counter == args.rounds * args.clients, counter
+    return {"claims": claims, "baseline": baseline, "alone": alone, "rounds": rounds,
+            "cpu": cpu, "groups": list(groups)}
 
-    print("## Winners per round (each must be exactly 1; every other claim 410)\n")
-    print(h.table(["round", "200 (won)", "410 (gone)", "other", "slowest claim ms"], rounds))
-    print()
-    c50, c99, cmax = stats(claims)
-    b50, b99, bmax = stats(baseline)
-    a50, a99, amax = stats(alone)
-    rows = [
-        (f"claim, {args.clients} at once (HTTP)", len(claims), f"{c50:.1f}", f"{c99:.1f}",
-         f"{cmax:.1f}", f"{c50 / b50:.1f}", f"{c99 / b99:.1f}"),
-        (f"EVALSHA trivial, {args.clients} at once (baseline)", len(baseline), f"{b50:.1f}",
-         f"{b99:.1f}", f"{bmax:.1f}", "1", "1"),
-        ("claim, one at a time (no contention)", len(alone), f"{a50:.1f}", f"{a99:.1f}",
-         f"{amax:.1f}", "", ""),
-    ]
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clients", type=int, default=200, help="claims per round (200)")
+    parser.add_argument("--rounds", type=int, default=20, help="rounds (default 20)")
+    parser.add_argument("--workers", type=int, default=4, help="gunicorn workers (default 4)")
+    parser.add_argument("--threads", type=int, default=16, help="threads per worker (16)")
+    parser.add_argument("--sequential", type=int, default=50,
+                        help="claims one at a time, without contention (default 50)")
+    parser.add_argument("--durability", metavar="LEVELS",
+                        help="comma-separated CLAIM_DURABILITY levels to compare, each on a "
+                             "Valkey with an append-only file (default: none, no AOF)")
+    h.add_common_options(parser)
+    args = parser.parse_args()
+    print(f"# Claims: {args.clients} simultaneous claims x {args.rounds} rounds, "
+          f"{args.workers} workers x {args.threads} threads\n")
+
+    results = {}
+    if not args.durability:
+        with h.redis_server(binary=args.redis_binary) as redis_srv:
+            h.print_setup(redis_srv.url, args)
+            results["none"] = measure(args, redis_srv, h.server_env(args))
+    else:
+        binary = args.redis_binary or h.processes.valkey_binary()
+        for level in args.durability.split(","):
+            with durable_redis(level, binary) as redis_srv:
+                if not results:
+                    h.print_setup(redis_srv.url, args)
+                env = {**h.server_env(args), "CLAIM_DURABILITY": level}
+                results[level] = measure(args, redis_srv, env)
+
+    fastest = min(stats(result["baseline"])[0] for result in results.values())
+    fastest99 = min(stats(result["baseline"])[1] for result in results.values())
+    rows = []
+    for level, result in results.items():
+        print(f"## Winners per round, CLAIM_DURABILITY={level} (each must be exactly 1; "
+              "every other claim 410)\n")
+        print(h.table(["round", "200 (won)", "410 (gone)", "other", "slowest claim ms"],
+                      result["rounds"]))
+        print()
+        c50, c99, cmax = stats(result["claims"])
+        b50, b99, bmax = stats(result["baseline"])
+        a50, a99, amax = stats(result["alone"])
+        rows += [
+            (f"{level}: claim, {args.clients} at once (HTTP)", len(result["claims"]),
+             f"{c50:.1f}", f"{c99:.1f}", f"{cmax:.1f}", f"{c50 / fastest:.1f}",
+             f"{c99 / fastest99:.1f}"),
+            (f"{level}: EVALSHA trivial, {args.clients} at once (baseline)",
+             len(result["baseline"]), f"{b50:.1f}", f"{b99:.1f}", f"{bmax:.1f}",
+             f"{b50 / fastest:.1f}", f"{b99 / fastest99:.1f}"),
+            (f"{level}: claim, one at a time (no contention)", len(result["alone"]),
+             f"{a50:.1f}", f"{a99:.1f}", f"{amax:.1f}", "", ""),
+        ]
     print("## Latency (ms), all rounds pooled\n")
-    print(h.table(["measurement", "requests", "p50", "p99", "max", "p50 / baseline p50",
-                   "p99 / baseline p99"], rows))
-    print(f"\nwinners: exactly 1 in each of {args.rounds} rounds\n")
+    print(h.table(["measurement", "requests", "p50", "p99", "max",
+                   "p50 / fastest baseline p50", "p99 / fastest baseline p99"], rows))
+    print(f"\nwinners: exactly 1 in each of {args.rounds} rounds at every level\n")
     total = args.rounds * args.clients
     print("## CPU milliseconds per request (whole rounds: connecting, threads, requests)\n")
-    print(h.table(["measurement"] + list(groups) + ["total"], [
-        [name] + [f"{1000 * cpu[key][label] / total:.2f}" for label in groups]
-        + [f"{1000 * sum(cpu[key].values()) / total:.2f}"]
-        for name, key in (("claims (HTTP)", "claims"), ("EVALSHA (baseline)", "baseline"))]))
+    cpu_rows = []
+    for level, result in results.items():
+        groups, cpu = result["groups"], result["cpu"]
+        for name, key in (("claims (HTTP)", "claims"), ("EVALSHA (baseline)", "baseline")):
+            cpu_rows.append([f"{level}: {name}"]
+                            + [f"{1000 * cpu[key][label] / total:.2f}" for label in groups]
+                            + [f"{1000 * sum(cpu[key].values()) / total:.2f}"])
+    print(h.table(["measurement", *next(iter(results.values()))["groups"], "total"], cpu_rows))
 
 
 if __name__ == "__main__":

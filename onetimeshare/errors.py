@@ -156,6 +156,7 @@ API_ERRORS: dict[str, type[ApiError]] = {
     "upload_token_invalid": UploadTokenRequired,
     "storage_full": StorageFull,
     "unavailable": ServerUnavailable,
+    "not_durable": ServerUnavailable,
     "internal": ServerUnavailable,
     "invalid_request": BadRequest,
     "not_uploading": BadRequest,

@@ -28,6 +28,13 @@ DEFAULTS = {
     "MAX_DOWNLOADS": 100,
     "UPLOAD_IDLE_SECONDS": 3600,
     "CLAIM_IDLE_SECONDS": 300,
+    # none | local | replica, or auto: local with the embedded Redis or a Redis without
+    # replicas, replica where every primary has one (server/durability.py).
+    "CLAIM_DURABILITY": "auto",
+    "CLAIM_DURABILITY_TIMEOUT": 2,
+    # Rewrite the append-only file this long after a share's data was deleted, at the latest,
+    # so opened, deleted and expired ciphertext leaves the disk (server/aof_purge.py); 0: never.
+    "AOF_PURGE_SECONDS": 900,
     "PROOF_FAILURES_MAX": 10,
     "PROOF_FAILURE_WINDOW": 900,
     "MAX_METADATA_CHARS": 8192,
@@ -74,6 +81,8 @@ INTEGER_MINIMUMS = {
     "MAX_DOWNLOADS": 1,
     "UPLOAD_IDLE_SECONDS": 1,
     "CLAIM_IDLE_SECONDS": 1,
+    "CLAIM_DURABILITY_TIMEOUT": 1,
+    "AOF_PURGE_SECONDS": 0,
     "PROOF_FAILURES_MAX": 1,
     "PROOF_FAILURE_WINDOW": 1,
     "MAX_METADATA_CHARS": 256,
@@ -109,6 +118,8 @@ def load_config(environ=None, overrides=None):
     for name, minimum in INTEGER_MINIMUMS.items():
         config[name] = _whole_number(name, config[name], minimum)
     config["REDIS_CLUSTER_NODES"] = cluster_seeds(config["REDIS_CLUSTER_NODES"])
+    config["CLAIM_DURABILITY"] = _one_of("CLAIM_DURABILITY", config["CLAIM_DURABILITY"],
+                                         ("auto", "none", "local", "replica"))
     for name in RATE_LIMITS:
         config[name] = _rate_limit(name, config[name])
     if not config["MIN_EXPIRY_SECONDS"] <= config["MAX_EXPIRY_SECONDS"]:
@@ -132,6 +143,13 @@ def _whole_number(name, value, minimum):
     if number < minimum:
         raise ConfigError(f"{name} must be at least {minimum}, got {number}")
     return number
+
+
+def _one_of(name, value, choices):
+    word = str(value).strip().lower()
+    if word not in choices:
+        raise ConfigError(f"{name} must be one of {', '.join(choices)}, got {value!r}")
+    return word
 
 
 def _rate_limit(name, value):

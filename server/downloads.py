@@ -143,7 +143,13 @@ def _unsatisfiable(size, message):
 
 
 def _stream(sid, ticket, idle, start, end, size, chunk_size):
-    """Yield the range chunk by chunk, then report a fetch that reached the last byte."""
+    """Yield the range chunk by chunk; a fetch reaching the end is completed before its last byte.
+
+    The completion is recorded while the final byte is still held back, so once a client has
+    the whole body its ticket is already spent: no request with it, however quickly sent,
+    returns content again. A break before that byte leaves the claim alive for a resume; only
+    a break during the last byte's own write finds it spent (the download then fails loudly).
+    """
     position = start
     index = start // chunk_size
     try:
@@ -152,13 +158,20 @@ def _stream(sid, ticket, idle, start, end, size, chunk_size):
             offset = position - index * chunk_size
             if offset or len(data) > end - position:
                 data = data[offset:offset + end - position]  # only a partial chunk is copied
-            yield data
-            metrics.FETCH_BYTES.inc(len(data))
-            position += len(data)
+            last = position + len(data) == end == size
+            if last:
+                data, held_back = data[:-1], data[-1:]  # the final byte waits for completion
+            if data:
+                yield data
+                metrics.FETCH_BYTES.inc(len(data))
+                position += len(data)
+            if last:
+                store.complete_fetch(sid, ticket)
+                metrics.FETCHES_COMPLETED.inc()
+                yield held_back
+                metrics.FETCH_BYTES.inc(len(held_back))
+                position += len(held_back)
             index += 1
-        if end == size:
-            store.complete_fetch(sid, ticket)
-            metrics.FETCHES_COMPLETED.inc()
     except (StoreError, redis.exceptions.RedisError) as error:
         # Headers are already sent: cut the body short, so the client sees a short read and
         # can resume with Range rather than take a truncated file for a whole one.

@@ -51,6 +51,7 @@ CODES = {
     "method_not_allowed": 405,
     "storage_full": 507,
     "unavailable": 503,
+    "not_durable": 503,
     "internal": 500,
 }
 
@@ -91,6 +92,12 @@ REFUSALS = {
     "incomplete": (409, "upload_incomplete",
                    "The upload is incomplete: some chunks are missing."),
     "storage_full": (507, "storage_full", "The server is out of storage space. Try again later."),
+    # The claim ran but was not confirmed on disk (or on a replica) within
+    # CLAIM_DURABILITY_TIMEOUT, so no ticket was handed out; the download stays counted.
+    "not_durable": (503, "not_durable",
+                    "The server could not confirm this download in time, so it was not "
+                    "handed out. If the link allowed a single download, it may now count "
+                    "as opened: ask the sender to share it again."),
 }
 
 
@@ -183,6 +190,8 @@ def _store_error(error):
         message = f"Chunk indexes of this share run from 0 to {int(error.detail) - 1}."
     elif error.kind == "incomplete":
         extra["missing"] = error.detail
+    elif error.kind == "not_durable":
+        headers["Retry-After"] = str(current_app.config["REDIS_RETRY_AFTER"])
     return _render(status, code, message, headers, **extra)
 
 

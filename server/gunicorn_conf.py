@@ -104,6 +104,14 @@ def post_fork(server, worker):
         pass  # not glibc: nothing to cap
 
 
+def post_worker_init(worker):
+    """Start the worker's append-only-file purge thread (server/aof_purge.py)."""
+    from server import aof_purge, store
+
+    app = worker.wsgi
+    aof_purge.start(app.extensions[store.EXTENSION_KEY], app.config["AOF_PURGE_SECONDS"])
+
+
 def child_exit(server, worker):
     """Drop a dead worker's live gauges from the shared metrics files."""
     from prometheus_client import multiprocess

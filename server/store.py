@@ -12,6 +12,7 @@ import base64
 import functools
 import hashlib
 import hmac
+import logging
 import secrets
 from dataclasses import dataclass
 from importlib import resources
@@ -19,9 +20,13 @@ from importlib import resources
 import redis
 from flask import current_app
 
+from .durability import Durability, NotHonoured
 from .redis_client import CLUSTER_TROUBLE, Connection, StorageUnavailable
 
+log = logging.getLogger(__name__)
+
 EXTENSION_KEY = "onetimeshare.redis"
+DURABILITY_KEY = "onetimeshare.durability"
 SCRIPT_NAMES = ("create", "put_chunk", "finalize", "unlock", "claim", "read_chunk", "complete",
                 "delete")
 ID_BYTES = 16
@@ -54,7 +59,15 @@ def init_app(app):
     """Set up the Redis or Redis Cluster client and register the scripts, once per app."""
     prelude = _lua("common")
     scripts = {name: prelude + _lua(name) for name in SCRIPT_NAMES}
-    app.extensions[EXTENSION_KEY] = Connection(app.config, scripts)
+    connection = Connection(app.config, scripts)
+    app.extensions[EXTENSION_KEY] = connection
+    durability = app.extensions[DURABILITY_KEY] = Durability(app.config)
+    try:
+        # Refuse to start on a Redis that cannot honour CLAIM_DURABILITY (NotHonoured rises);
+        # one that does not answer yet is checked again before the first claim.
+        durability.ensure_checked(connection.primary_clients)
+    except UNREACHABLE:
+        pass
 
 
 def client(app=None):
@@ -294,15 +307,64 @@ def unlock(share_id, access, password, failures_max, failure_window):
 
 @_available
 def claim(share_id, access, password, claim_idle, failures_max, failure_window):
-    """Check the proofs and count one download; return the winner's `Claim`."""
+    """Check the proofs and count one download; return the winner's `Claim`.
+
+    At CLAIM_DURABILITY local or replica the ticket is returned only once the claim is on disk
+    (and on a replica): otherwise StoreError "not_durable" (503). The download stays counted
+    then, since the claim may well be on disk: a lost download, never one too many.
+    """
     ticket = new_token()
-    status, rest = _run(
-        "claim", share_id, digest(access), digest(password), failures_max,
-        failure_window * 1000, digest(ticket), claim_idle * 1000,
-    )
+    args = (digest(access), digest(password), failures_max, failure_window * 1000,
+            digest(ticket), claim_idle * 1000)
+    durability = _connection_durability()
+    try:
+        durability.ensure_checked(_connection().primary_clients)
+    except NotHonoured as error:
+        log.error("%s", error)
+        raise StorageUnavailable("claim durability cannot be honoured") from error
+    waits = durability.wait_commands()
+    if waits:
+        status, rest, replies = _run_then_wait("claim", share_id, waits, *args)
+    else:
+        (status, rest), replies = _run("claim", share_id, *args), []
     _raise_unless_ok(status, rest)
+    if not durability.confirmed(replies):
+        log.warning("claim not confirmed durable within the timeout: %s",
+                    ", ".join(type(r).__name__ if isinstance(r, Exception) else str(r)
+                              for r in replies))
+        raise StoreError("not_durable")
     size, chunk_size, chunks, deadline = (int(v) for v in rest[:4])
     return Claim(ticket, size, chunk_size, chunks, deadline, rest[4].decode())
+
+
+def _connection_durability():
+    return current_app.extensions[DURABILITY_KEY]
+
+
+def _run_then_wait(script, share_id, waits, *args):
+    """Run a script and then `waits` (WAIT, WAITAOF) on one connection, in one round trip.
+
+    WAIT and WAITAOF wait for the replication offset of the calling connection's last write,
+    so they must follow the script on its connection: a pipeline on the share's node.
+    """
+    connection = _connection()
+    script = connection.scripts[script]
+    keys = share_keys(share_id)
+    node = connection.node_client(keys[0])
+    for _ in range(2):
+        with node.pipeline(transaction=False) as pipe:
+            pipe.evalsha(script.sha, len(keys), *keys, *args)
+            for command in waits:
+                pipe.execute_command(*command)
+            reply, *replies = pipe.execute(raise_on_error=False)
+        if not isinstance(reply, redis.exceptions.NoScriptError):
+            break
+        node.script_load(script.script)  # the script did not run: run it again once loaded
+    if isinstance(reply, redis.exceptions.MovedError | redis.exceptions.AskError):
+        raise StorageUnavailable(f"{type(reply).__name__}: {reply}")  # slot moving: retry
+    if isinstance(reply, Exception):
+        raise reply
+    return reply[0].decode(), reply[1:], replies
 
 
 @_available

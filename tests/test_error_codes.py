@@ -82,6 +82,22 @@ def internal(w):
     return w.sharing.status(b64u(b"\1" * 16))
 
 
+def not_durable(w):
+    """The real wait is tested on a replicated pair in test_durability; here its verdict only."""
+    class NeverConfirmed:
+        def ensure_checked(self, clients):
+            pass
+
+        def wait_commands(self):
+            return []
+
+        def confirmed(self, replies):
+            return False
+
+    w.monkeypatch.setattr(store, "_connection_durability", NeverConfirmed)
+    return w.sharing.claim(w.sharing.ready())
+
+
 def ticket_invalid(w):
     share = w.sharing.ready()
     return w.sharing.fetch(share.id, random_token())
@@ -151,6 +167,7 @@ CASES = [
     ("method_not_allowed", 405, lambda w: w.sharing.client.patch("/api/v1/shares")),
     ("storage_full", 507, storage_full),
     ("unavailable", 503, unavailable),
+    ("not_durable", 503, not_durable),
     ("internal", 500, internal),
     ("quota_exceeded", 429, quota_exceeded),
     ("upload_token_required", 401, lambda w: with_upload_tokens(w, {})),

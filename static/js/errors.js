@@ -164,6 +164,7 @@ export const ERROR_CLASSES = Object.freeze({
   upload_token_invalid: UploadTokenRequired,
   storage_full: StorageFull,
   unavailable: ServerUnavailable,
+  not_durable: ServerUnavailable,
   internal: ServerUnavailable,
   invalid_request: BadRequest,
   unsupported_version: BadRequest,

@@ -43,6 +43,7 @@ const CODES = [
   ['method_not_allowed', 405, BadRequest],
   ['storage_full', 507, StorageFull],
   ['unavailable', 503, ServerUnavailable],
+  ['not_durable', 503, ServerUnavailable],
   ['internal', 500, ServerUnavailable],
 ];
 
