@@ -64,7 +64,7 @@ DEFAULTS = {
     "CLIENT_HEADER_TIMEOUT": 10,  # request line and headers, whole, from connect or last answer
     "CLIENT_IDLE_TIMEOUT": 30,  # longest a read or write of a body may wait without progress
     "CLIENT_MIN_RATE": 1024,  # bytes/s a body or answer must average; 0 = no minimum
-    "MAX_CONNECTIONS_PER_ADDRESS": 64,  # per worker process; 0 = no cap
+    "MAX_CONNECTIONS_PER_ADDRESS": 128,  # per worker process; 0 = no cap
 }
 
 #: Settings that hold flask-limiter rate strings, like "30 per minute" or "5/second; 100/hour".

@@ -319,8 +319,10 @@ def services(cluster, tmp_path_factory):
         "REDIS_CLUSTER_NODES": cluster.seeds,
         "CHUNK_SIZE": str(64 * 1024),
         "MAX_DOWNLOADS": "10",
-        # All 200 claimants share one address; rate limits have tests of their own.
+        # All 200 claimants share one address; rate limits have tests of their own, and so
+        # has the per-address connection cap (tests/test_slow_clients.py).
         "RATE_LIMITS_ENABLED": "0",
+        "MAX_CONNECTIONS_PER_ADDRESS": "0",
     }
     # gunicorn_conf starts an embedded Redis whenever REDIS_URL is empty; a non-empty one,
     # which REDIS_CLUSTER_NODES overrides, keeps it from doing so.
