@@ -104,8 +104,9 @@ def cpu_seconds(processes):
     total = 0.0
     for proc in processes:
         try:
+            # Reaped children count too: the CLI runs as one, and so does an AOF rewrite.
             times = proc.cpu_times()
-            total += times.user + times.system
+            total += times.user + times.system + times.children_user + times.children_system
         except psutil.NoSuchProcess:
             pass
     return total
