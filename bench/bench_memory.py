@@ -29,13 +29,10 @@ def main():
     parser.add_argument("--workers", type=int, default=4, help="gunicorn workers (default 4)")
     parser.add_argument("--upload-threads", type=int, default=4,
                         help="threads for the concurrent upload phase (default 4; 0 skips it)")
-    parser.add_argument("--read-kib", type=int, default=1024,
-                        help="client socket read size for downloads (default 1024)")
     h.add_common_options(parser)
     args = parser.parse_args()
     size = args.size_mib * h.MIB
     chunk_size = int(args.chunk_mib * h.MIB)
-    h.set_read_size(args.read_kib * h.KIB)
     payload = h.Payload(size, chunk_size)
     digest = payload.sha256()
 

@@ -166,14 +166,11 @@ def main():
                         help="chunk size(s) in MiB, comma-separated (default 4, the server's)")
     parser.add_argument("--repeat", type=int, default=3, help="repeats per chunk size (3)")
     parser.add_argument("--threads", type=int, default=4, help="concurrent upload threads (4)")
-    parser.add_argument("--read-kib", type=int, default=1024,
-                        help="client socket read size for downloads (default 1024)")
     parser.add_argument("--compare-root", metavar="DIR",
                         help="also measure the server code of this checkout, interleaved ([B])")
     h.add_common_options(parser)
     args = parser.parse_args()
     size = args.size_mib * h.MIB
-    h.set_read_size(args.read_kib * h.KIB)
 
     summary = []
     with h.redis_server(binary=args.redis_binary) as redis_srv:

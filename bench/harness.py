@@ -24,7 +24,6 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-import httpcore  # noqa: E402
 import httpx  # noqa: E402
 import psutil  # noqa: E402
 import redis  # noqa: E402
@@ -203,11 +202,6 @@ def expect(response, status):
         raise ApiError(f"{response.request.method} {response.request.url.path}: "
                        f"{response.status_code} {response.text[:300]}")
     return response
-
-
-def set_read_size(nbytes):
-    """Make httpx read the socket `nbytes` at a time (httpcore's default is 64 KiB)."""
-    httpcore._sync.http11.HTTP11Connection.READ_NUM_BYTES = nbytes
 
 
 class Api:

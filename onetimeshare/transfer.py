@@ -1,16 +1,22 @@
 """Send and receive whole shares: encrypt while uploading, decrypt while downloading.
 
-Both directions stream in bounded memory: at most one upload chunk (plus one read) is held on
-the way up, and one RFC 8188 record on the way down. A dropped connection or a 503 is retried: an
-upload chunk is simply sent again (the server stores chunks idempotently), and a download resumes
-with `Range` from the last ciphertext byte received, while the claim is alive. `send` pulls from
+Both directions stream in bounded memory and overlap their steps: on the way up a few chunks
+are uploaded at once while the next is read and encrypted (UPLOADS_IN_FLIGHT chunks plus one);
+on the way down a thread reads a bounded number of body pieces ahead of decryption. A dropped
+connection or a 503 is retried: an upload chunk is simply sent again (the server stores chunks
+idempotently), and a download resumes with `Range` from the last ciphertext byte received,
+while the claim is alive. `send` pulls from
 a readable source; `start_send` returns an `Upload` for producers that push (a zip writer).
 
 New shares are protocol v2 (padded content, access and password proofs). Opening reads v2 and,
 read-only, v1 shares stored before it (protocol.md, "Version 1").
 """
 
+import queue
+import threading
 import time
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from . import PROTOCOL_VERSION
@@ -39,6 +45,10 @@ from .links import Link, build_link, parse_link
 from .metadata import check_metadata, complete_metadata, decrypt_metadata, encrypt_metadata
 
 READ_SIZE = 1 << 20
+#: Chunks uploaded at once, each on its own connection, while the next one is encrypted.
+UPLOADS_IN_FLIGHT = 3
+#: Body pieces read ahead of decryption on the way down (httpx's pieces are up to 64 KiB).
+PIECES_AHEAD = 32
 RETRIES = 5
 RETRY_PAUSE_SECONDS = 0.5
 
@@ -143,6 +153,7 @@ class Upload:
 
     def abort(self):
         """Delete the unfinished share, best effort: the server drops it after a while anyway."""
+        self._uploader.close()
         try:
             self.api.delete(self.share_id, self.owner_token)
         except ApiError:
@@ -150,7 +161,13 @@ class Upload:
 
 
 class _ChunkUploader:
-    """Cut the ciphertext stream into the server's chunks and upload each one."""
+    """Cut the ciphertext stream into the server's chunks and upload them, a few at a time.
+
+    Up to UPLOADS_IN_FLIGHT chunks are sent at once on their own connections while the caller
+    reads and encrypts the next one, so reading, encryption and transfer overlap; a chunk is
+    only counted as sent, and reported, once it and every chunk before it are stored. Memory
+    stays bounded: the chunks in flight plus the one being filled.
+    """
 
     def __init__(self, api, share_id, owner_token, chunk_size, plaintext_size, progress):
         self.api, self.share_id, self.owner_token = api, share_id, owner_token
@@ -160,6 +177,8 @@ class _ChunkUploader:
         self.buffer = bytearray()
         self.index = 0
         self.sent = 0
+        self._pool = None
+        self._pending = deque()  # (future, length), oldest first
 
     def feed(self, data):
         self.buffer += data
@@ -171,12 +190,42 @@ class _ChunkUploader:
         if self.buffer:
             self._upload(bytes(self.buffer))
             self.buffer.clear()
+        try:
+            while self._pending:
+                self._settle_oldest()
+        finally:
+            self.close()
+
+    def close(self):
+        """Stop the uploads still queued (after a failure); the ones running finish."""
+        for future, _ in self._pending:
+            future.cancel()
+        self._pending.clear()
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
 
     def _upload(self, chunk):
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(UPLOADS_IN_FLIGHT, thread_name_prefix="ots-upload")
+        while len(self._pending) >= UPLOADS_IN_FLIGHT:
+            self._settle_oldest()
         index = self.index
-        _with_retries(lambda: self.api.put_chunk(self.share_id, self.owner_token, index, chunk))
+        future = self._pool.submit(
+            _with_retries,
+            lambda: self.api.put_chunk(self.share_id, self.owner_token, index, chunk))
+        self._pending.append((future, len(chunk)))
         self.index += 1
-        self.sent += len(chunk)
+
+    def _settle_oldest(self):
+        future, length = self._pending[0]
+        try:
+            future.result()  # the chunk's own error, after its retries
+        except BaseException:
+            self.close()
+            raise
+        self._pending.popleft()
+        self.sent += length
         if self.progress:
             self.progress(self.plaintext_sent())
 
@@ -256,8 +305,25 @@ def receive(api: ShareApi, info: ShareInfo, sink, progress=None) -> int:
     """
     claim = api.claim(info.share_id, info.keys.access_token, info.keys.password_token)
     decryptor = Decryptor(info.keys.content_ikm)
-    received = written = 0
-    failures = 0
+    # Decryption and writing run beside the network reads (a thread, a bounded queue).
+    writer = _DecryptingSink(decryptor, sink, progress)
+    try:
+        _fetch(api, info, claim, writer)
+        written = writer.finish()
+    except BaseException:
+        writer.abandon()
+        raise
+    tail = decryptor.finalize()
+    sink.write(tail)
+    written += len(tail)
+    if progress:
+        progress(written)
+    return written
+
+
+def _fetch(api, info, claim, writer):
+    """Stream the ciphertext into `writer`, resuming with Range after a retryable failure."""
+    received = failures = 0
     while received < claim["size"]:
         start = received
         try:
@@ -270,11 +336,7 @@ def receive(api: ShareApi, info: ShareInfo, sink, progress=None) -> int:
                 # with the connection, and the resume would start further back.
                 for data in pieces:
                     received += len(data)
-                    plaintext = decryptor.update(data)
-                    sink.write(plaintext)
-                    written += len(plaintext)
-                    if progress:
-                        progress(written)
+                    writer.feed(data)
         except ServerUnavailable as error:
             if not retryable(error):
                 raise
@@ -288,12 +350,68 @@ def receive(api: ShareApi, info: ShareInfo, sink, progress=None) -> int:
         if received == start:  # an answer that ends cleanly without a byte would loop forever
             raise ProtocolError(f"the server stopped sending at byte {received} of "
                                 f"{claim['size']}")
-    tail = decryptor.finalize()
-    sink.write(tail)
-    written += len(tail)
-    if progress:
-        progress(written)
-    return written
+
+
+class _DecryptingSink:
+    """Decrypt and write the ciphertext in a thread of its own, while the caller reads more.
+
+    The caller (which reads the network, in its own context: an in-process WSGI app streams
+    only there) hands pieces over through a bounded queue (at most PIECES_AHEAD). Decryption
+    errors and write errors are raised to the caller at its next `feed` or at `finish`.
+    """
+
+    _END = object()
+
+    def __init__(self, decryptor, sink, progress):
+        self.decryptor, self.sink, self.progress = decryptor, sink, progress
+        self.written = 0
+        self._error = None
+        self._queue = queue.Queue(PIECES_AHEAD)
+        self._thread = threading.Thread(target=self._run, name="ots-decrypt", daemon=True)
+        self._thread.start()
+
+    def _run(self):
+        try:
+            while (data := self._queue.get()) is not self._END:
+                plaintext = self.decryptor.update(data)
+                self.sink.write(plaintext)
+                self.written += len(plaintext)
+                if self.progress:
+                    self.progress(self.written)
+        except BaseException as error:  # raised in the caller's thread
+            self._error = error
+            while self._queue.get() is not self._END:  # let the caller's puts through
+                pass
+
+    def _put(self, item):
+        while True:
+            if self._error is not None:
+                raise self._error
+            try:
+                self._queue.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                continue
+
+    def feed(self, data):
+        self._put(data)
+
+    def finish(self):
+        """Wait for every piece to be written; raise the thread's error if it had one."""
+        self._put(self._END)
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self.written
+
+    def abandon(self):
+        """Stop the thread after a failure of the caller's (best effort, no error raised)."""
+        if self._thread.is_alive():
+            try:
+                self._queue.put(self._END, timeout=5)
+            except queue.Full:
+                return
+            self._thread.join(timeout=5)
 
 
 def retryable(error: ServerUnavailable) -> bool:

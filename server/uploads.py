@@ -21,8 +21,6 @@ from .validation import (
 bp = Blueprint("uploads", __name__, url_prefix="/api/v1")
 
 OWNER_TOKEN = "owner token"
-#: A chunk's buffer starts this large and doubles as its bytes arrive.
-FIRST_READ_BYTES = 64 * 1024
 
 
 @bp.get("/config")
@@ -158,23 +156,14 @@ def delete(sid):
 def _read_exactly(length):
     """Read a request body of `length` bytes, answering 400 if the client sends less.
 
-    Into one buffer of our own: Werkzeug's `read()` fills a buffer of its own and copies it
-    again into the bytes it returns. The memoryview goes to Redis as it is. The buffer grows
-    (doubling) with what arrives, not with what the client promised: a client that declares
-    a whole chunk and trickles ten bytes holds 64 KiB, not 4 MiB (docs/deployment.md,
-    "Serving model"). Growing reallocates in place for large blocks, so bytes already read
-    are not copied again.
+    Straight from the server's own body reader (gunicorn's `wsgi.input`, which never reads past
+    the declared length), not through Werkzeug's `request.stream`: its `read` preallocates the
+    whole declared length, and its `readinto` copies each piece once more. Gunicorn's reader
+    holds what has arrived, not what the client promised, so a client that declares a whole
+    chunk and trickles ten bytes holds a few KiB, not 4 MiB (docs/deployment.md, "Serving
+    model"); it reads the socket up to 1 MiB at a time, and hands the body over in one piece.
     """
-    buffer = bytearray(min(length, FIRST_READ_BYTES))
-    received = 0
-    while received < length:
-        if received == len(buffer):
-            buffer.extend(bytes(min(len(buffer), length - len(buffer))))
-        with memoryview(buffer) as view:  # released before the buffer may grow again
-            count = request.stream.readinto(view[received:])
-        if not count:
-            break
-        received += count
-    if received != length:
-        refuse(400, "invalid_request", f"The body ended after {received} of {length} bytes.")
-    return memoryview(buffer)
+    data = request.environ["wsgi.input"].read(length)
+    if len(data) != length:
+        refuse(400, "invalid_request", f"The body ended after {len(data)} of {length} bytes.")
+    return data

@@ -7,6 +7,7 @@ import sys
 import time
 
 import httpx
+import psutil
 import pytest
 import redis
 
@@ -67,3 +68,42 @@ def test_serve_runs_a_private_persistent_redis(tmp_path):
     finally:
         stop_serve(server)
         adapter.close()
+
+
+def test_embedded_server_returns_a_deleted_shares_memory(tmp_path):
+    """Two shares one after the other need the memory of one, not of two (issue 14).
+
+    Chunks are stored as the store stores them (4 MiB fields of one hash per share), read back,
+    and the share deleted (lazily, in a background thread, as the server is configured). With
+    glibc's adaptive mmap threshold the server kept ~45 % of each deleted share.
+    """
+    url, process = embedded_redis.start(tmp_path)
+    try:
+        client = redis.Redis.from_url(url)
+        server = psutil.Process(process.pid)
+        chunk = os.urandom(4 * 1024 * 1024)
+        share_mib = 64
+        idle_rss = server.memory_info().rss
+        peaks, after = [], []
+        for share in range(2):
+            key = f"share:{{s{share}}}:chunks"
+            peak = 0
+            for index in range(share_mib // 4):
+                client.hset(key, f"n{index}", chunk)
+                peak = max(peak, server.memory_info().rss)
+            for index in range(share_mib // 4):
+                assert client.hget(key, f"n{index}") == chunk
+            client.delete(key)
+            deadline = time.monotonic() + 5
+            while client.info("memory")["lazyfree_pending_objects"] and \
+                    time.monotonic() < deadline:
+                time.sleep(0.05)
+            time.sleep(0.2)
+            peaks.append(peak)
+            after.append(server.memory_info().rss)
+        mib = 1024 * 1024
+        kept = [(rss - idle_rss) / mib for rss in after]
+        assert max(kept) < share_mib / 8, f"kept {kept} MiB of each deleted {share_mib} MiB share"
+        assert peaks[1] < peaks[0] + share_mib / 8 * mib, (peaks, idle_rss)
+    finally:
+        embedded_redis.stop(process)

@@ -1,0 +1,355 @@
+"""Measure the default deployment against the fastest raw path to the same Redis server.
+
+Starts `onetimeshare serve` as shipped (embedded Valkey with its append-only file, rate limits
+and the access log on, gevent workers, CLAIM_DURABILITY as configured by default), in a
+temporary DATA_DIR. Only UPLOAD_BYTES_PER_IP_PER_HOUR is raised: the benchmark's one address
+uploads what many users would. Each repeat measures, interleaved:
+
+- raw: a minimal RESP client on the server's unix socket (bench/raw.py) doing SET and GET of the
+  same chunks, SET both with the append-only file on (as served) and off (CONFIG SET appendonly
+  no, then back on), so persistence's own cost shows apart; a loopback TCP copy and a memcpy;
+- the service through onetimeshare.api.ShareApi: create + PUT every chunk + finalize on one
+  connection and on four, then claim + the streamed GET;
+- with --cli, `onetimeshare send` and `onetimeshare get` of a file of the same size.
+
+Every figure gives MiB/s and CPU ms per MiB of each process (web workers, valkey, the client),
+and its ratio to the same repeat's raw figure. The machine may be shared: CPU ms/MiB moves
+less with a neighbour's load than wall time, so the ratios are given both ways.
+
+    python bench/bench_default.py [--size-mib 128] [--repeat 2] [--cli]
+"""
+
+import argparse
+import hashlib
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import psutil
+from raw import RespClient, loopback_copy, memcpy
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from onetimeshare.api import ShareApi  # noqa: E402
+from onetimeshare.encoding import b64u_encode  # noqa: E402
+
+MIB = 1024 * 1024
+CHUNK = 4 * MIB
+UPLOAD_RATIO, DOWNLOAD_RATIO, CLI_RATIO = 0.5, 0.8, 0.7
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def default_server(extra_env=None):
+    """Run `onetimeshare serve` with its defaults; yield (base url, data dir, process tree)."""
+    data_dir = tempfile.mkdtemp(prefix="ots-bench-default-")
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "CLAIM_DURABILITY")}
+    # The one setting raised: this address uploads what many users would in an hour.
+    env["UPLOAD_BYTES_PER_IP_PER_HOUR"] = str(1024 ** 4)
+    env.update(extra_env or {})
+    log = open(Path(data_dir) / "serve.log", "wb")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "onetimeshare.cli", "serve", "--bind", f"127.0.0.1:{port}",
+         "--data-dir", data_dir], cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=log,
+        stderr=log)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("onetimeshare serve did not start: "
+                                   + (Path(data_dir) / "serve.log").read_text()[-2000:])
+            try:
+                if httpx.get(url + "/readyz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        time.sleep(1)  # every worker booted
+        yield url, data_dir, psutil.Process(process.pid)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log.close()
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def groups(master):
+    """Return label -> processes: gunicorn's workers, the Valkey server, this client."""
+    children = master.children()
+    valkey = [p for p in children if "valkey" in p.name()]
+    workers = [p for p in children if p not in valkey]
+    return {"web": workers, "valkey": valkey, "rewrites": [("children", p) for p in valkey],
+            "client": [("children", psutil.Process())]}
+
+
+def cpu_seconds(processes):
+    """CPU seconds of `processes`; ("children", p) counts p and its reaped children.
+
+    The CLI runs as a child of this process. Valkey's reaped children are its AOF rewrites
+    (its own, and the purge's, `server/aof_purge.py`): reported apart ("rewrites") and left
+    out of the ratios, since one lands on whichever step happens to be running.
+    """
+    total = 0.0
+    for proc in processes:
+        try:
+            if isinstance(proc, tuple):
+                times = proc[1].cpu_times()
+                total += times.children_user + times.children_system
+                if proc[1].pid == os.getpid():
+                    total += times.user + times.system
+                continue
+            times = proc.cpu_times()
+            total += times.user + times.system
+        except psutil.NoSuchProcess:
+            pass
+    return total
+
+
+class Recorder:
+    """Run named steps; keep MiB/s and CPU ms/MiB per process group for each repeat."""
+
+    def __init__(self, groups_, nbytes):
+        self.groups = groups_
+        self.nbytes = nbytes
+        self.speed = defaultdict(list)
+        self.cpu = defaultdict(lambda: defaultdict(list))
+
+    def step(self, name, action, nbytes=None, groups_=None):
+        nbytes = nbytes or self.nbytes
+        labels = groups_ or self.groups
+        before = {k: cpu_seconds(v) for k, v in labels.items()}
+        start = time.perf_counter()
+        result = action()
+        seconds = time.perf_counter() - start
+        after = {k: cpu_seconds(v) for k, v in labels.items()}
+        self.speed[name].append(nbytes / MIB / seconds)
+        for label in labels:
+            self.cpu[name][label].append(1000 * (after[label] - before[label]) / (nbytes / MIB))
+        return result
+
+    def total_cpu(self, name, index):
+        return sum(values[index] for label, values in self.cpu[name].items()
+                   if label != "rewrites")
+
+
+def median(values):
+    ordered = sorted(values)
+    mid = len(ordered) // 2
+    return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
+
+
+def new_share(api, size):
+    auth = os.urandom(32)
+    created = api.create(version=2, size=size, downloads=1, expires_in=3600,
+                         verifier=b64u_encode(hashlib.sha256(auth).digest()),
+                         metadata=b64u_encode(os.urandom(156)), password=None)
+    return created, auth
+
+
+def api_upload(api, chunks, connections):
+    created, auth = new_share(api, sum(len(c) for c in chunks))
+    sid, owner = created["id"], created["owner_token"]
+    if connections == 1:
+        for index, chunk in enumerate(chunks):
+            api.put_chunk(sid, owner, index, chunk)
+    else:
+        with ThreadPoolExecutor(connections) as pool:
+            list(pool.map(lambda i: api.put_chunk(sid, owner, i, chunks[i]),
+                          range(len(chunks))))
+    api.finalize(sid, owner)
+    return sid, auth
+
+
+def api_download(api, sid, auth, size):
+    ticket = api.claim(sid, auth)["ticket"]
+    received = 0
+    with api.content(sid, ticket) as (_, pieces):
+        for piece in pieces:
+            received += len(piece)
+    if received != size:
+        raise AssertionError(f"downloaded {received} of {size} bytes")
+
+
+def raw_set(client, keys, chunks):
+    for key, chunk in zip(keys, chunks, strict=True):
+        client.set(key, chunk)
+
+
+def raw_get(client, keys, size):
+    buffer = memoryview(bytearray(size + 2))
+    for key in keys:
+        client.get_into(key, buffer)
+
+
+def wait_rewrite(client):
+    """Wait until the append-only file switched back on has been rewritten."""
+    while True:
+        fields = info(client)
+        if fields.get("aof_rewrite_in_progress") == "0" and \
+                fields.get("aof_rewrite_scheduled") == "0":
+            return
+        time.sleep(0.05)
+
+
+def info(client):
+    """Return INFO persistence, read with the raw client (a bulk reply)."""
+    client.sock.sendall(client._header(b"INFO", b"persistence"))
+    line, extra = client._read_line()
+    length = int(line[1:])
+    data = bytearray(extra)
+    while len(data) < length + 2:
+        data += client.sock.recv(65536)
+    rows = bytes(data[:length]).decode().splitlines()
+    return dict(row.split(":", 1) for row in rows if ":" in row)
+
+
+def cli_send(url, path):
+    """Run `onetimeshare send FILE`; return the link it prints."""
+    out = subprocess.run([sys.executable, "-m", "onetimeshare.cli", "send", str(path),
+                          "--server", url, "--json", "-q"], cwd=ROOT, check=True,
+                         capture_output=True, env=cli_env(), text=True).stdout
+    import json
+
+    return json.loads(out)["link"]
+
+
+def cli_get(link, out_dir):
+    target = Path(out_dir) / "received"
+    subprocess.run([sys.executable, "-m", "onetimeshare.cli", "get", link, "-o", str(target),
+                    "--force", "-q"], cwd=ROOT, check=True, capture_output=True, env=cli_env())
+    size = target.stat().st_size
+    target.unlink()
+    return size
+
+
+def cli_env():
+    # A private state directory, so the benchmark leaves nothing in the user's.
+    return {**os.environ, "XDG_STATE_HOME": tempfile.gettempdir() + "/ots-bench-state",
+            "XDG_CONFIG_HOME": tempfile.gettempdir() + "/ots-bench-config"}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size-mib", type=int, default=128, help="share size (default 128)")
+    parser.add_argument("--repeat", type=int, default=2, help="interleaved repeats (default 2)")
+    parser.add_argument("--connections", type=int, default=4,
+                        help="upload connections for the parallel upload (default 4)")
+    parser.add_argument("--cli", action="store_true", help="also time onetimeshare send / get")
+    args = parser.parse_args()
+    size = args.size_mib * MIB
+    block = os.urandom(CHUNK + 65536)
+    chunks = [block[(i * 7919) % 65536:][:CHUNK] for i in range(size // CHUNK)]
+    keys = [b"bench:raw:%d" % i for i in range(len(chunks))]
+    load = os.getloadavg()
+    print(f"# Default deployment: {args.size_mib} MiB in 4 MiB chunks, {args.repeat} repeat(s)\n")
+    print(f"nproc {os.cpu_count()}, load average {load[0]:.1f} at start (a shared machine: "
+          "wall-time figures move with the neighbours' load; CPU ms/MiB much less)\n")
+    with default_server() as (url, data_dir, master), \
+            tempfile.TemporaryDirectory(prefix="ots-bench-file-") as file_dir:
+        procs = groups(master)
+        raw = RespClient(str(Path(data_dir) / "redis.sock"))
+        raw_groups = {k: procs[k] for k in ("valkey", "rewrites", "client")}
+        rec = Recorder(procs, size)
+        api = ShareApi(url)
+        source = Path(file_dir) / "payload.bin"
+        if args.cli:
+            with open(source, "wb") as out:
+                for chunk in chunks:
+                    out.write(chunk)
+        # Warm-up: every worker imports, loads its scripts and opens its Redis connections.
+        for _ in range(4):
+            sid, auth = api_upload(api, chunks[:2], 2)
+            api_download(api, sid, auth, 2 * CHUNK)
+        for _ in range(args.repeat):
+            rec.step("memcpy", lambda: memcpy(chunks), groups_={"client": procs["client"]})
+            rec.step("loopback TCP", lambda: loopback_copy(chunks),
+                     groups_={"client": procs["client"]})
+            rec.step("raw SET (AOF on)", lambda: raw_set(raw, keys, chunks), groups_=raw_groups)
+            rec.step("raw GET", lambda: raw_get(raw, keys, CHUNK), groups_=raw_groups)
+            raw.command(b"DEL", *keys)
+            raw.command(b"CONFIG", b"SET", b"appendonly", b"no")
+            rec.step("raw SET (AOF off)", lambda: raw_set(raw, keys, chunks),
+                     groups_=raw_groups)
+            raw.command(b"DEL", *keys)
+            raw.command(b"CONFIG", b"SET", b"appendonly", b"yes")
+            wait_rewrite(raw)
+            sid, auth = rec.step("API upload, 1 connection", lambda: api_upload(api, chunks, 1))
+            rec.step("API download", lambda s=sid, a=auth: api_download(api, s, a, size))
+            sid, auth = rec.step(f"API upload, {args.connections} connections",
+                                 lambda: api_upload(api, chunks, args.connections))
+            api_download(api, sid, auth, size)
+            if args.cli:
+                link = rec.step("CLI send", lambda: cli_send(url, source))
+                rec.step("CLI get", lambda lk=link: cli_get(lk, file_dir))
+        api.close()
+        raw.close()
+    report(rec, args)
+
+
+BASELINES = {
+    "raw SET (AOF off)": ("raw SET (AOF on)", None),
+    "API upload, 1 connection": ("raw SET (AOF on)", UPLOAD_RATIO),
+    "API download": ("raw GET", DOWNLOAD_RATIO),
+    "CLI send": ("API upload, 1 connection", CLI_RATIO),
+    "CLI get": ("API download", CLI_RATIO),
+}
+
+
+def report(rec, args):
+    labels = ["web", "valkey", "client", "rewrites"]
+    rows = []
+    for name in rec.speed:
+        base, target = BASELINES.get(name, (None, None))
+        if name.startswith("API upload, ") and name != "API upload, 1 connection":
+            base, target = "raw SET (AOF on)", UPLOAD_RATIO
+        cpu = rec.cpu[name]
+        cells = [name, f"{median(rec.speed[name]):.0f}"]
+        cells += [f"{median(cpu[label]):.2f}" if label in cpu else "" for label in labels]
+        total = [rec.total_cpu(name, i) for i in range(len(rec.speed[name]))]
+        cells.append(f"{median(total):.2f}")
+        if base:
+            by_speed = median([a / b for a, b in zip(rec.speed[name], rec.speed[base],
+                                                     strict=True)])
+            base_total = [rec.total_cpu(base, i) for i in range(len(rec.speed[base]))]
+            by_cpu = median([b / a for a, b in zip(total, base_total, strict=True)])
+            met = "" if target is None else (
+                "yes" if min(by_speed, by_cpu) >= target else "NO")
+            cells += [base, f"{by_speed:.2f}", f"{by_cpu:.2f}",
+                      "" if target is None else f">= {target}", met]
+        else:
+            cells += ["", "", "", "", ""]
+        rows.append(cells)
+    headers = ["measurement", "MiB/s", "web ms/MiB", "valkey ms/MiB", "client ms/MiB",
+               "AOF rewrites ms/MiB", "total ms/MiB (without rewrites)",
+               "baseline (same repeat)", "ratio MiB/s", "ratio CPU", "target",
+               "met"]
+    print("| " + " | ".join(headers) + " |")
+    print("|---" + "|--:" * (len(headers) - 1) + "|")
+    for row in rows:
+        print("| " + " | ".join(row) + " |")
+    print("\nratio MiB/s = figure / baseline; ratio CPU = baseline ms/MiB / figure ms/MiB "
+          "(medians over repeats of the per-repeat ratio). The parallel upload is held to the "
+          "same raw SET and should be at least as fast as one connection.")
+
+
+if __name__ == "__main__":
+    main()

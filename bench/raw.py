@@ -1,0 +1,118 @@
+"""The fastest ways to move a chunk that the benchmarks compare the service against.
+
+`RespClient` speaks just enough RESP over the Redis server's unix socket to SET and GET one
+value: the header and the chunk leave in one `sendmsg` (no copy of the chunk in user space), and
+a reply lands with `recv_into` straight in a preallocated buffer. No client library does less
+work per byte, so it is the floor a service in front of the same server can be held to.
+`loopback_copy` and `memcpy` bound what any HTTP hop and any in-memory copy can do.
+"""
+
+import socket
+import threading
+
+
+class RespClient:
+    """A minimal RESP client on a unix socket: SET, GET, DEL and simple commands only."""
+
+    def __init__(self, path):
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.connect(path)
+        self._small = bytearray(64 * 1024)
+
+    def close(self):
+        self.sock.close()
+
+    @staticmethod
+    def _header(*parts, payload_len=None):
+        count = len(parts) + (payload_len is not None)
+        out = [b"*%d\r\n" % count]
+        for part in parts:
+            out.append(b"$%d\r\n%s\r\n" % (len(part), part))
+        if payload_len is not None:
+            out.append(b"$%d\r\n" % payload_len)
+        return b"".join(out)
+
+    def _read_line(self):
+        """Read one reply line (a status, an integer or a bulk header) and what follows it."""
+        view = memoryview(self._small)
+        filled = 0
+        while True:
+            filled += self.sock.recv_into(view[filled:])
+            end = self._small.find(b"\r\n", 0, filled)
+            if end >= 0:
+                return bytes(self._small[:end]), bytes(self._small[end + 2:filled])
+
+    def command(self, *parts):
+        """Send a small command; return its one-line reply (errors raise)."""
+        self.sock.sendall(self._header(*[p if isinstance(p, bytes) else str(p).encode()
+                                         for p in parts]))
+        line, _ = self._read_line()
+        if line.startswith(b"-"):
+            raise RuntimeError(line.decode())
+        return line
+
+    def set(self, key, data):
+        header = self._header(b"SET", key, payload_len=len(data))
+        total = len(header) + len(data) + 2
+        sent = self.sock.sendmsg([header, data, b"\r\n"])
+        if sent < total:  # the rest, without copying the chunk
+            view = memoryview(data)
+            pieces = [(header, len(header)), (view, len(data)), (b"\r\n", 2)]
+            skip = sent
+            for piece, length in pieces:
+                if skip >= length:
+                    skip -= length
+                    continue
+                self.sock.sendall(piece[skip:])
+                skip = 0
+        line, _ = self._read_line()
+        if line != b"+OK":
+            raise RuntimeError(line.decode())
+
+    def get_into(self, key, buffer):
+        """GET `key` into `buffer` (a writable memoryview, large enough); return its length."""
+        self.sock.sendall(self._header(b"GET", key))
+        line, extra = self._read_line()
+        if not line.startswith(b"$"):
+            raise RuntimeError(line.decode())
+        length = int(line[1:])
+        buffer[:len(extra)] = extra
+        filled = len(extra)
+        while filled < length + 2:
+            filled += self.sock.recv_into(buffer[filled:length + 2])
+        return length
+
+
+def loopback_copy(chunks):
+    """Send `chunks` over a loopback TCP connection, receiving into one buffer; return nbytes."""
+    server = socket.create_server(("127.0.0.1", 0))
+    sender = socket.create_connection(server.getsockname())
+    receiver, _ = server.accept()
+    server.close()
+    total = sum(len(c) for c in chunks)
+
+    def send():
+        for chunk in chunks:
+            sender.sendall(chunk)
+        sender.close()
+
+    thread = threading.Thread(target=send)
+    thread.start()
+    buffer = memoryview(bytearray(max(len(c) for c in chunks)))
+    received = 0
+    while received < total:
+        count = receiver.recv_into(buffer)
+        if not count:
+            break
+        received += count
+    thread.join()
+    receiver.close()
+    return received
+
+
+def memcpy(chunks):
+    """Copy every chunk into one buffer: the cost of touching each byte once in memory."""
+    buffer = bytearray(max(len(c) for c in chunks))
+    for chunk in chunks:
+        buffer[:len(chunk)] = chunk
+    return len(buffer)
