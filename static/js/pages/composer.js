@@ -21,6 +21,7 @@ export function createComposer({ onChange = () => {}, onError, onClearError }) {
   const page = {
     form: $('#composer'),
     heading: $('#intro-title'),
+    lead: $('#intro-lead'),
     tabs: [$('#tab-files'), $('#tab-note')],
     panels: { files: $('#panel-files'), note: $('#panel-note') },
     dropzone: $('#dropzone'),
@@ -67,6 +68,7 @@ export function createComposer({ onChange = () => {}, onError, onClearError }) {
     page.panels.files.hidden = mode !== 'files';
     page.panels.note.hidden = mode !== 'note';
     page.heading.textContent = t(mode === 'note' ? 'send.heading.note' : 'send.heading.files');
+    page.lead.textContent = t(mode === 'note' ? 'send.lead.note' : 'send.lead.files');
     document.title = t(mode === 'note' ? 'send.title.note' : 'send.title.files');
     onClearError();
     refresh();

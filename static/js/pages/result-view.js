@@ -19,6 +19,7 @@ export function createResultView({ onStatus = () => {} } = {}) {
     title: $('#result-title'),
     what: $('#result-what'),
     icon: $('#result-icon'),
+    deletedIcon: $('#result-icon-deleted'),
     live: $('#result-live'),
     link: $('#share-link'),
     copy: $('#copy-link'),
@@ -52,7 +53,8 @@ export function createResultView({ onStatus = () => {} } = {}) {
     page.live.hidden = false;
     page.qr.hidden = false;
     page.title.textContent = t('result.title');
-    page.icon.classList.remove('state-icon-gone');
+    page.icon.hidden = false;
+    page.deletedIcon.hidden = true;
     page.link.value = share.link;
     page.what.textContent = share.content.label;
     page.qr.querySelector('svg')?.remove();
@@ -119,7 +121,8 @@ export function createResultView({ onStatus = () => {} } = {}) {
     page.expiryFact.hidden = true;
     page.link.value = '';
     page.title.textContent = t('result.deleted-title');
-    page.icon.classList.add('state-icon-gone');
+    page.icon.hidden = true;
+    page.deletedIcon.hidden = false;
     page.hint.textContent = t('result.deleted-text');
     setStatus(page.status, 'gone', t('owner.deleted'));
     page.deleteButton.hidden = true;
