@@ -98,6 +98,8 @@ def test_the_result_card_and_the_recent_list_agree_once_opened(open_page, watch)
     expect(row.locator(".recent-meta")).to_be_hidden()
     expect(row.get_by_role("button", name="Delete plan.txt")).to_be_hidden()
     expect(sender.locator("#delete-share")).to_be_hidden()
+    expect(sender.locator("#share-link")).to_be_hidden()  # a spent link is not offered again
+    expect(sender.locator("#qr")).to_be_hidden()
     expect(sender.locator("#result-hint")).to_have_text(
         "This link has been used up: it opens nothing any more.")
     watch.assert_clean()

@@ -91,6 +91,8 @@ export function createResultView({ onStatus = () => {} } = {}) {
       // Used up (or forgotten): the link opens nothing any more, so it is no longer offered.
       page.expiryFact.hidden = true;
       page.deleteButton.hidden = true;
+      page.live.hidden = true;
+      page.qr.hidden = true;
       page.hint.textContent = t('result.used-up');
       return false;
     }
