@@ -23,6 +23,18 @@ const SHARE_TARGET = `${SCOPE_PATH}share-target`;
 const UNCLAIMED_TTL_MS = 60_000; // a URL the page never opened is forgotten after this
 const pending = new Map(); // token -> {stream, name, size, port, timer}
 const shared = new Map(); // id -> {files, text}: what the share target received, until asked for
+// The answer to a used or unknown download URL. Its address names the file, so nothing may leave
+// with it: no referrer, and an inline icon so the browser does not ask the server for
+// /favicon.ico with this page as its referrer.
+const USED_PAGE = '<!doctype html><html lang="en"><meta charset="utf-8"><link rel="icon" href="data:,">'
+  + '<title>Download link used</title><p>This download link was used already.</p></html>';
+const USED_HEADERS = {
+  'Content-Type': 'text/html;charset=utf-8',
+  'Cache-Control': 'no-store',
+  'Referrer-Policy': 'no-referrer',
+  'Content-Security-Policy': "default-src 'none'; img-src data:",
+  'X-Content-Type-Options': 'nosniff',
+};
 
 self.addEventListener('install', () => self.skipWaiting());
 self.addEventListener('activate', (event) => event.waitUntil(self.clients.claim()));
@@ -55,9 +67,7 @@ self.addEventListener('fetch', (event) => {
   const entry = pending.get(token);
   if (!entry) {
     // Used already, expired, or never ours: answered here, so the name in the path stays here.
-    event.respondWith(new Response('This download link was used already.', {
-      status: 404, headers: { 'Content-Type': 'text/plain;charset=utf-8', 'Cache-Control': 'no-store' },
-    }));
+    event.respondWith(new Response(USED_PAGE, { status: 404, headers: USED_HEADERS }));
     return;
   }
   pending.delete(token);
@@ -67,6 +77,7 @@ self.addEventListener('fetch', (event) => {
     'Content-Disposition': contentDisposition(entry.name),
     'X-Content-Type-Options': 'nosniff',
     'Cache-Control': 'no-store',
+    'Referrer-Policy': 'no-referrer',
   });
   if (Number.isSafeInteger(entry.size) && entry.size >= 0) headers.set('Content-Length', String(entry.size));
   event.respondWith(new Response(entry.stream, { headers }));

@@ -168,6 +168,8 @@ def test_the_download_worker_never_forwards_a_named_download_url(open_page, live
     answer = recipient.goto("/dl/00000000-0000-4000-8000-000000000000/secret-plans.odt")
     assert answer.status == 404
     assert answer.from_service_worker
+    assert answer.headers["referrer-policy"] == "no-referrer"
+    recipient.wait_for_timeout(500)  # time for anything the page would fetch (an icon…)
     assert b"secret-plans" not in live_server.received()
     watch.assert_clean(expected_errors=["status of 404 () (http://127.0.0.1"])  # asked for
 
