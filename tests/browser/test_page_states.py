@@ -151,6 +151,7 @@ def test_a_name_with_direction_controls_is_shown_and_saved_as_it_is(open_page, w
     expect(sender.locator("#result-what")).to_contain_text("invoicefdp.exe")
     recipient = open_offer(open_page, link)
     expect(recipient.locator("#offer-name")).to_have_text("invoicefdp.exe")
+    assert "invoice" not in recipient.title()  # titles are kept in the history: no names there
     name, data = download(recipient)
     assert name == "invoicefdp.exe"
     assert data == b"MZ not a pdf"

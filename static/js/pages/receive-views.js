@@ -119,7 +119,8 @@ export function showOffer(offer, metadata, status, way) {
   page.memoryWarning.hidden = offer.kind === 'text' || way !== 'memory';
   page.memoryWarning.textContent = size > LARGE_IN_MEMORY
     ? t('offer.memory-large', { size: formatBytes(size) }) : t('offer.memory');
-  showPanel(page.offer, offer.name);
+  // The title says what kind, never the name: titles are kept in the browser's history.
+  showPanel(page.offer, t(`offer.kind.${offer.kind}`));
 }
 
 /** Show the transfer panel naming what is on its way. */
