@@ -23,6 +23,7 @@ bp = Blueprint("pages", __name__)
 SHARE_ID = re.compile(r"[A-Za-z0-9_-]{22}")
 SRI_KEY = "onetimeshare.sri"
 SERVICE_WORKER = "js/sw.js"
+MANIFEST = "manifest.webmanifest"
 
 # Static imports and re-exports at the start of a line: `import x from './a.js'`,
 # `import './a.js'`, `export { x } from './a.js'`. Braces may span lines; what comes before
@@ -56,6 +57,29 @@ def service_worker():
                                    mimetype="text/javascript", max_age=0)
     response.headers["Service-Worker-Allowed"] = "/"
     del response.headers["Content-Disposition"]  # a script to run, not a file to save
+    return response
+
+
+@bp.get("/manifest.webmanifest")
+def manifest():
+    """Serve the web app manifest (installable app, share target) with its registered type."""
+    response = send_from_directory(current_app.static_folder, MANIFEST,
+                                   mimetype="application/manifest+json", max_age=3600)
+    del response.headers["Content-Disposition"]
+    return response
+
+
+@bp.post("/dl/share-target")
+def share_target_without_worker():
+    """Refuse a share-target post that no service worker caught, without reading its body.
+
+    The installed app's share target posts the shared files here; the service worker (sw.js)
+    answers it inside the browser, so the files never leave the device in clear. Only when the
+    worker is gone (site data cleared, workers disabled) does the post reach the server, which
+    neither reads nor keeps the body: it sends the person to the page to share from there.
+    """
+    response = current_app.make_response(("", 303, {"Location": "/#share-target-unavailable"}))
+    response.headers["Connection"] = "close"
     return response
 
 

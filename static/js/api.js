@@ -131,3 +131,13 @@ export function getOwnerView(id, ownerToken, { signal } = {}) {
 export async function deleteShare(id, ownerToken, { signal, keepalive = false } = {}) {
   await request(`/shares/${id}`, { method: 'DELETE', headers: bearer(ownerToken), signal, keepalive });
 }
+
+/**
+ * GET a language catalogue (a static JSON file of this origin, see i18n.js), checked against its
+ * Subresource Integrity value when the page declares one.
+ */
+export async function getCatalogue(url, { integrity = '' } = {}) {
+  const response = await fetch(url, { integrity, credentials: 'same-origin' });
+  if (!response.ok) throw apiError(response.status, {});
+  return response.json();
+}

@@ -3,6 +3,8 @@
 // Elements are built with createElement and textContent, never from HTML strings, so nothing a
 // share's metadata says can ever become markup.
 
+import { t } from './i18n.js';
+
 /** Return the element matching `selector`; throw if the page does not have it. */
 export function $(selector, root = document) {
   const element = root.querySelector(selector);
@@ -39,19 +41,40 @@ export async function copyText(text) {
   }
 }
 
-/** Make a button say `done` for a moment after a successful copy. */
-export function wireCopyButton(button, getText) {
+/** Return the words for a failed copy: keys on a keyboard, the menu on a touch screen. */
+function copyFailedText() {
+  if (window.matchMedia?.('(pointer: coarse)').matches) return t('copy.failed-touch');
+  const mac = /Mac|iPhone|iPad/.test(navigator.platform || navigator.userAgent);
+  return t('copy.failed-keys', { keys: mac ? '⌘C' : 'Ctrl+C' });
+}
+
+/**
+ * Make a button copy `getText()` and say so for a moment. When the clipboard refuses, the text
+ * is selected in `field` (if given) so the person can copy it themselves, and told how.
+ */
+export function wireCopyButton(button, getText, field = null) {
   const label = button.querySelector('.label') || button;
-  const original = label.textContent;
   let timer = null;
   button.addEventListener('click', async () => {
+    const original = label.dataset.i18n ? t(label.dataset.i18n) : label.textContent;
     const ok = await copyText(getText());
-    label.textContent = ok ? 'Copied' : 'Press Ctrl+C to copy';
+    if (!ok) field?.select?.();
+    label.textContent = ok ? t('copy.done') : copyFailedText();
     button.classList.toggle('is-done', ok);
     clearTimeout(timer);
     timer = setTimeout(() => {
       label.textContent = original;
       button.classList.remove('is-done');
-    }, 2000);
+    }, ok ? 2000 : 6000);
+  });
+}
+
+/** Make `button` show and hide the password typed in `input` (both pages have one). */
+export function wirePasswordToggle(input, button) {
+  button.addEventListener('click', () => {
+    const show = input.type === 'password';
+    input.type = show ? 'text' : 'password';
+    button.textContent = t(show ? 'action.hide' : 'action.show');
+    button.setAttribute('aria-pressed', String(show));
   });
 }

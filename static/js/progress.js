@@ -5,6 +5,7 @@
 // tenth, so a screen reader is told about progress without being flooded.
 
 import { formatBytes, formatDuration, formatSpeed } from './format.js';
+import { t } from './i18n.js';
 
 const WINDOW_MS = 3000; // speed is measured over the last few seconds, not since the start
 const ANNOUNCE_STEP = 10; // percent between two announcements
@@ -106,17 +107,17 @@ export class ProgressView {
     const percent = Math.floor(meter.fraction * 100);
     this.bar.max = 100;
     this.bar.value = meter.fraction * 100;
-    this.bar.setAttribute('aria-valuetext', `${percent} percent`);
-    this.percent.textContent = `${percent} %`;
-    this.bytes.textContent = `${formatBytes(meter.done)} of ${formatBytes(meter.total)}`;
+    this.bar.setAttribute('aria-valuetext', t('progress.percent-spoken', { percent }));
+    this.percent.textContent = t('progress.percent', { percent });
+    this.bytes.textContent = t('progress.bytes', { done: formatBytes(meter.done), total: formatBytes(meter.total) });
     const running = meter.done < meter.total;
     this.speed.textContent = running ? formatSpeed(meter.speed) : '';
     this.eta.textContent = running && Number.isFinite(meter.secondsLeft)
-      ? `${formatDuration(meter.secondsLeft)} left` : '';
+      ? t('progress.time-left', { time: formatDuration(meter.secondsLeft) }) : '';
     const step = Math.floor(percent / ANNOUNCE_STEP) * ANNOUNCE_STEP;
     if (running && step !== this.announced) {
       this.announced = step;
-      this.say(`${step} percent`);
+      this.say(t('progress.percent-spoken', { percent: step }));
     }
   }
 

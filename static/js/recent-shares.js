@@ -47,3 +47,12 @@ export function addShare({ id, ownerToken, name, kind, expiresAt }) {
 export function forgetShare(id) {
   save(load().filter((entry) => entry.id !== id));
 }
+
+/** Forget every share this browser remembers (on a shared computer, for instance). */
+export function forgetAll() {
+  try {
+    localStorage.removeItem(KEY);
+  } catch {
+    // storage disabled: nothing was kept
+  }
+}

@@ -12,6 +12,7 @@
 // the download fails, the write is aborted, or no Blob is ever made.
 
 import { el } from './dom.js';
+import { t } from './i18n.js';
 import { rechunk } from './rechunk.js';
 
 const WORKER_URL = '/sw.js';
@@ -101,7 +102,7 @@ export async function saveViaServiceWorker(registration, stream, { name, size })
   const messages = inbox(channel.port1);
   worker.postMessage({ type: 'download', name, size, stream: readable }, [channel.port2, readable]);
   const { url } = await messages.next('ready');
-  const frame = el('iframe', { class: 'download-frame', src: url, title: `Download of ${name}`, hidden: true, tabindex: '-1' });
+  const frame = el('iframe', { class: 'download-frame', src: url, title: t('save.frame-title', { name }), hidden: true, tabindex: '-1' });
   document.body.append(frame);
   try {
     await messages.next('started');

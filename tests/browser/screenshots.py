@@ -120,6 +120,20 @@ def shoot(browser, base_url, out, suffix, options):
     expect(offer.locator("#offer")).to_be_visible()
     snap(offer, "12-receive-offer-file")
     snap(open_page("/s/nope"), "13-error-404")
+    snap(open_page(f"/s/{'A' * 22}#{'A' * 22}"), "14-receive-not-found")
+
+    single.click("#delete-share")
+    expect(single.locator("#confirm-dialog")).to_be_visible()
+    snap(single, "15-send-delete-confirm")
+    single.click("#confirm-ok")
+    expect(single.locator("#result h1")).to_have_text("Share deleted")
+    snap(single, "16-send-deleted")
+    sender.click("#forget-recent")
+    snap(sender, "17-send-forget-confirm")
+    sender.click("#confirm-cancel")
+    disguised = open_sender(open_page)
+    drop_files(disguised, [("invoice\u202efdp.exe", b"MZ", "application/octet-stream")])
+    snap(disguised, "18-send-bidi-name")
     for context in contexts:
         context.close()
 

@@ -84,7 +84,7 @@ def test_a_cut_link_is_refused_before_asking_the_server(open_page, watch):
 
 def test_an_unknown_or_expired_link_says_so(open_page, watch):
     page = open_page(f"/s/{b64u(os.urandom(16))}#{b64u(os.urandom(16))}")
-    expect_problem(page, "This link has expired", "Ask the sender for a new link")
+    expect_problem(page, "No share at this link", "Ask the sender for a new link")
     watch.assert_clean()
 
 
@@ -92,6 +92,7 @@ def test_the_sender_can_delete_a_share_before_it_is_opened(open_page, live_serve
     sender, link = make_share(open_page, os.urandom(1000))
     recipient = open_offer(open_page, link)
     sender.click("#delete-share")
+    sender.click("#confirm-ok")  # deleting cannot be undone: the page asks first
     expect(sender.locator("#owner-status")).to_contain_text("Deleted")
     recipient.click("#claim")  # the offer was shown before the deletion: the claim is refused
     expect_problem(recipient, "This share was deleted", "The sender deleted it")
@@ -191,7 +192,7 @@ def test_without_a_service_worker_the_file_is_saved_from_memory(open_page, live_
     (409, "not_ready", "Not ready yet", "still uploading"),
     (410, "consumed", "This link was already opened", "Someone opened this link before you"),
     (410, "deleted", "This share was deleted", "The sender deleted it"),
-    (404, "a_code_from_a_newer_server", "This link has expired", "Ask the sender"),
+    (404, "a_code_from_a_newer_server", "No share at this link", "Ask the sender"),
 ])
 def test_server_refusals_are_told_by_their_code(open_page, watch, status, code, title, text):
     # The English message says the opposite of the code: the page must follow the code.

@@ -170,3 +170,51 @@ def test_no_module_reads_the_servers_english_to_decide():
     assert [name for name, text in sources.items() if reads_message.search(text)] == []
     assert "ERROR_CLASSES" in sources["js/errors.js"]
     assert [name for name, text in sources.items() if "ERROR_CLASSES" in text] == ["js/errors.js"]
+
+
+def test_the_manifest_is_served_with_its_type_and_icons(offline_client):
+    with offline_client.get("/manifest.webmanifest") as response:
+        manifest = response.get_json(force=True)
+    assert response.status_code == 200
+    assert response.headers["Content-Type"] == "application/manifest+json"
+    assert "Content-Disposition" not in response.headers
+    assert [manifest[key] for key in ("start_url", "scope", "display")] == ["/", "/", "standalone"]
+    sizes = {icon["sizes"] for icon in manifest["icons"] if icon["type"] == "image/png"}
+    assert {"192x192", "512x512"} <= sizes
+    for icon in manifest["icons"]:
+        with offline_client.get(icon["src"]) as answer:
+            assert answer.status_code == 200, icon
+            assert answer.headers["Content-Type"].split(";")[0] == icon["type"], icon
+    # The share target posts inside the download worker's scope, where sw.js answers it.
+    assert manifest["share_target"]["action"].startswith("/dl/")
+    assert manifest["share_target"]["method"] == "POST"
+    page = parse(offline_client.get("/").get_data(as_text=True))
+    assert ("link", {"rel": "manifest", "href": "/manifest.webmanifest"}) in page.tags
+
+
+def test_a_share_target_post_that_no_worker_caught_is_sent_back_unread(offline_client):
+    response = offline_client.post("/dl/share-target", data=b"x" * 100,
+                                   content_type="multipart/form-data; boundary=x")
+    assert response.status_code == 303
+    assert response.headers["Location"] == "/#share-target-unavailable"
+    assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_chromium_reads_the_manifest_without_errors(open_page, watch):
+    page = open_page("/")
+    expect(page.locator("body.is-ready")).to_have_count(1)
+    session = page.context.new_cdp_session(page)
+    manifest = session.send("Page.getAppManifest")
+    assert manifest["errors"] == [], manifest["errors"]
+    assert manifest["url"].endswith("/manifest.webmanifest")
+    watch.assert_clean()
+
+
+def test_the_locale_catalogue_is_fetched_once_with_its_integrity(open_page, watch):
+    page = open_page("/")
+    expect(page.locator("body.is-ready")).to_have_count(1)
+    catalogue = page.get_attribute("#locale-catalogue", "integrity")
+    assert catalogue == integrity_of("locales/en.json")
+    assert len([url for url in watch.requests if url.endswith("/static/locales/en.json")]) == 1
+    expect(page.locator("#intro-title")).to_have_text("Share a file once. Privately.")
+    watch.assert_clean()

@@ -83,3 +83,9 @@ export async function sha256Hex(bytes) {
   const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes));
   return Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('');
 }
+
+/** Load the English catalogue into i18n.js, as the pages do, for tests of worded modules. */
+export async function useEnglish() {
+  const { setCatalogue } = await import('../../static/js/i18n.js');
+  setCatalogue(JSON.parse(readFileSync(new URL('../../static/locales/en.json', import.meta.url), 'utf8')), 'en');
+}
