@@ -62,24 +62,15 @@ def service_worker():
 
 @bp.get("/manifest.webmanifest")
 def manifest():
-    """Serve the web app manifest (installable app, share target) with its registered type."""
+    """Serve the web app manifest (an installable app) with its registered type.
+
+    It names no share target on purpose: a share sheet's post reaches the server with the files
+    in clear whenever the browser has lost the service worker that would catch it, and nothing
+    the server receives may hold plaintext. Paste and drop cover the same need from the page.
+    """
     response = send_from_directory(current_app.static_folder, MANIFEST,
                                    mimetype="application/manifest+json", max_age=3600)
     del response.headers["Content-Disposition"]
-    return response
-
-
-@bp.post("/dl/share-target")
-def share_target_without_worker():
-    """Refuse a share-target post that no service worker caught, without reading its body.
-
-    The installed app's share target posts the shared files here; the service worker (sw.js)
-    answers it inside the browser, so the files never leave the device in clear. Only when the
-    worker is gone (site data cleared, workers disabled) does the post reach the server, which
-    neither reads nor keeps the body: it sends the person to the page to share from there.
-    """
-    response = current_app.make_response(("", 303, {"Location": "/#share-target-unavailable"}))
-    response.headers["Connection"] = "close"
     return response
 
 

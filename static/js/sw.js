@@ -12,17 +12,10 @@
 // carries the decrypted file's name in its path, so a repeated or stale one (history, a reload)
 // is answered 404 by this worker rather than told to the server. Nothing here ever sees a key:
 // only plaintext bytes on their way to disk.
-//
-// The installed app's share target (manifest.webmanifest) posts shared files and text to
-// SHARE_TARGET, inside this scope: the worker keeps them in memory, sends the browser to the
-// sender's page with a one-time id in the fragment, and hands them to that page when it asks.
-// The files stay on the device until the page has encrypted them.
 
 const SCOPE_PATH = new URL(self.registration.scope).pathname; // '/dl/': the scope is the prefix
-const SHARE_TARGET = `${SCOPE_PATH}share-target`;
 const UNCLAIMED_TTL_MS = 60_000; // a URL the page never opened is forgotten after this
 const pending = new Map(); // token -> {stream, name, size, port, timer}
-const shared = new Map(); // id -> {files, text}: what the share target received, until asked for
 // The answer to a used or unknown download URL. Its address names the file, so nothing may leave
 // with it: no referrer, and an inline icon so the browser does not ask the server for
 // /favicon.ico with this page as its referrer.
@@ -42,12 +35,6 @@ self.addEventListener('activate', (event) => event.waitUntil(self.clients.claim(
 self.addEventListener('message', (event) => {
   const message = event.data || {};
   if (message.type === 'ping') return; // keeps this worker alive while a download runs
-  if (message.type === 'shared') {
-    const entry = shared.get(message.id);
-    shared.delete(message.id); // handed out once
-    event.ports[0]?.postMessage(entry ?? null);
-    return;
-  }
   if (message.type !== 'download' || !(message.stream instanceof ReadableStream)) return;
   const token = crypto.randomUUID();
   const port = event.ports[0];
@@ -59,10 +46,6 @@ self.addEventListener('message', (event) => {
 self.addEventListener('fetch', (event) => {
   const url = new URL(event.request.url);
   if (url.origin !== self.location.origin || !url.pathname.startsWith(SCOPE_PATH)) return;
-  if (url.pathname === SHARE_TARGET && event.request.method === 'POST') {
-    event.respondWith(receiveShared(event.request));
-    return;
-  }
   const token = url.pathname.slice(SCOPE_PATH.length).split('/')[0];
   const entry = pending.get(token);
   if (!entry) {
@@ -84,18 +67,7 @@ self.addEventListener('fetch', (event) => {
   entry.port.postMessage({ type: 'started' });
 });
 
-/** Keep what the system share sheet sent; send the browser to the sender's page to share it. */
-async function receiveShared(request) {
-  const form = await request.formData();
-  const files = form.getAll('files').filter((file) => file instanceof File && file.size > 0);
-  const text = ['title', 'text', 'url'].map((name) => form.get(name)).filter((value) => typeof value === 'string' && value)
-    .join('\n');
-  const id = crypto.randomUUID();
-  shared.set(id, { files, text });
-  setTimeout(() => shared.delete(id), UNCLAIMED_TTL_MS);
-  return Response.redirect(`/#shared=${id}`, 303);
-}
-
+/** Drop a download URL that was never opened, and tell the page. */
 function forget(token, reason) {
   const entry = pending.get(token);
   if (!entry) return;

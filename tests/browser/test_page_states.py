@@ -304,32 +304,3 @@ def test_sizes_never_wrap_between_number_and_unit(open_page, watch):
     assert "\u00a0" in text and " " not in text, repr(text)
     watch.assert_clean()
 
-
-SHARE_SHEET = """async ({ name, body }) => {
-  const form = document.createElement('form');
-  form.method = 'POST';
-  form.enctype = 'multipart/form-data';
-  form.action = '/dl/share-target';
-  const input = document.createElement('input');
-  input.type = 'file';
-  input.name = 'files';
-  const transfer = new DataTransfer();
-  transfer.items.add(new File([body], name, { type: 'text/plain' }));
-  input.files = transfer.files;
-  form.append(input);
-  document.body.append(form);
-  form.submit();
-}"""
-
-
-def test_files_from_the_share_sheet_stay_in_the_browser(open_page, live_server, watch):
-    sender = open_sender(open_page)
-    sender.wait_for_function(
-        "navigator.serviceWorker.getRegistration('/dl/').then(r => Boolean(r && r.active))")
-    # What the system's share sheet does for the installed app: a multipart POST to the target.
-    sender.evaluate(SHARE_SHEET, {"name": "shared-by-sheet.txt", "body": "sheet-secret-body"})
-    expect(sender.locator("#file-list .file-name")).to_have_text("shared-by-sheet.txt")
-    assert sender.evaluate("location.hash") == ""
-    received = live_server.received()
-    assert b"sheet-secret-body" not in received and b"shared-by-sheet" not in received
-    watch.assert_clean()

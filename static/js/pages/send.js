@@ -19,7 +19,6 @@ import { createComposer } from './composer.js';
 import { loadLanguage } from './language.js';
 import { wirePaste } from './paste.js';
 import { createResultView } from './result-view.js';
-import { takeShared } from './share-target.js';
 import { createRecentShares } from './shares-view.js';
 
 await loadLanguage();
@@ -170,9 +169,3 @@ composer.selectTab('files');
 recent.render();
 await loadConfig();
 document.body.classList.add('is-ready');
-takeShared().then((shared) => {
-  if (!shared) return;
-  if (shared.unavailable) showError(t('error.share-target-lost'));
-  if (shared.files?.length) composer.addFiles(shared.files);
-  else if (shared.text) composer.addText(shared.text);
-});
