@@ -33,7 +33,7 @@ from flask import abort, current_app, g
 from werkzeug.exceptions import HTTPException
 
 from . import errors, limits, store
-from .redis_client import CLUSTER_TROUBLE, StorageUnavailable
+from .storage_errors import translated
 from .validation import iso_time
 
 log = logging.getLogger(__name__)
@@ -223,8 +223,6 @@ def _script():
 
 
 def _call(command):
-    """Run `command(client)`; cluster trouble becomes StorageUnavailable (503) as in the store."""
-    try:
+    """Run `command(client)`, its errors translated as the store's (server/storage_errors.py)."""
+    with translated():
         return command(store.client())
-    except CLUSTER_TROUBLE as error:
-        raise StorageUnavailable(f"{type(error).__name__}: {error}") from error
