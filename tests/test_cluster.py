@@ -17,9 +17,9 @@ import redis
 from server import create_app, store
 from server.config import ConfigError, load_config
 from tests.cluster import LocalCluster, free_port_pair
-from tests.conftest import TEST_CONFIG, missing_part
 from tests.processes import GunicornProcess
 from tests.sharing import Sharing, b64u
+from tests.support import TEST_CONFIG, missing_part
 from tests.test_concurrency import deleted_soon, make_share, request, status_counts
 from tests.test_faults import wait_for
 

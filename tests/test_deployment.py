@@ -37,9 +37,9 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 from tests import processes
-from tests.conftest import missing_part
 from tests.processes import RedisProcess, free_port, valkey_binary
 from tests.sharing import HttpClient, Sharing
+from tests.support import missing_part
 
 ROOT = Path(__file__).resolve().parent.parent
 HERE = Path(__file__).resolve().parent / "deployment"

@@ -14,9 +14,9 @@ import pytest
 from server import create_app
 from server.config import ConfigError, load_config
 from tests.cluster import LocalCluster
-from tests.conftest import missing_part
 from tests.processes import GunicornProcess, free_port
 from tests.sharing import Sharing, b64u, bearer
+from tests.support import missing_part
 
 SOME_ID = b64u(b"\1" * 16)
 SOME_TOKEN = b64u(b"t" * 32)

@@ -11,9 +11,9 @@ import pytest
 
 from server import create_app
 from tests.cluster import LocalCluster
-from tests.conftest import missing_part
 from tests.processes import free_port
 from tests.sharing import Share, Sharing, b64u
+from tests.support import missing_part
 
 CHUNK = 64 * 1024
 SHARE = 8 * CHUNK  # 512 KiB
