@@ -139,19 +139,25 @@ def new_token(nbytes=TOKEN_BYTES):
 
 @guarded
 def ping():
-    """Return True when Redis answers; readiness checks use it.
+    """Return True when Redis answers, else raise StorageUnavailable; readiness checks use it.
 
     On a cluster: when a node answers and reports the cluster able to serve (`cluster_state:ok`).
     A primary down with `cluster-require-full-coverage no` leaves the state ok: only its own
     shares answer 503, so the instance stays ready for all the others.
     """
     connection = _connection()
-    if connection.cluster:
-        state = connection.cluster_state()
-        if state != "ok":
-            raise StorageUnavailable(f"cluster_state:{state}")
-        return True
-    return bool(connection.client.ping())
+    try:
+        if connection.cluster:
+            state = connection.cluster_state()
+            if state != "ok":
+                raise StorageUnavailable(f"cluster_state:{state}")
+            return True
+        return bool(connection.client.ping())
+    except StorageUnavailable:
+        raise
+    except redis.exceptions.RedisError as error:
+        # Any refusal (NOPERM, a replica's READONLY, ...) means not ready: the probe's question.
+        raise StorageUnavailable(f"{type(error).__name__}: {error}") from error
 
 
 @guarded
