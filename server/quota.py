@@ -43,8 +43,6 @@ EXTENSION_KEY = "onetimeshare.quota_hash_key"
 BUCKET_KEYS = ("ots-quota:{{{}}}:bytes", "ots-quota:{{{}}}:expiry")
 #: Draw the hashing key unless one exists, and return the one in force, in one round trip.
 HASH_KEY_SCRIPT = "redis.call('SET', KEYS[1], ARGV[1], 'NX') return redis.call('GET', KEYS[1])"
-#: States in which a share no longer holds ciphertext once its chunk hash is gone.
-RELEASED_STATES = (b"consumed", b"deleted")
 
 
 def sender():
@@ -160,39 +158,9 @@ class Admission:
 
 
 def _released_shares(expiry_key):
-    """Return the ids in a bucket whose shares no longer hold ciphertext (one round trip each
-    for the list and for asking every share; a cluster pipeline splits it by node)."""
+    """Return the ids in a bucket whose shares no longer hold ciphertext."""
     ids = _call(lambda client: client.zrange(expiry_key, 0, -1))
-    if not ids:
-        return []
-
-    def ask(client):
-        with client.pipeline(transaction=False) as pipe:
-            for share_id in ids:
-                share, data = store.share_keys(share_id.decode())[:2]
-                pipe.hget(share, "state")
-                pipe.exists(data)
-            return pipe.execute()
-
-    try:
-        replies = _call(ask)
-    except store.UNREACHABLE:
-        # A node holding some of these shares is down: ask them one by one, and keep counting
-        # those that cannot answer (they may still hold their bytes).
-        replies = []
-        for share_id in ids:
-            try:
-                replies += _call(lambda client, share_id=share_id: _ask_one(client, share_id))
-            except store.UNREACHABLE:
-                replies += [b"unknown", 1]
-    return [share_id for share_id, state, data in zip(ids, replies[::2], replies[1::2],
-                                                      strict=True)
-            if state is None or (state in RELEASED_STATES and not data)]
-
-
-def _ask_one(client, share_id):
-    share, data = store.share_keys(share_id.decode())[:2]
-    return [client.hget(share, "state"), client.exists(data)]
+    return store.released_shares(ids) if ids else []
 
 
 def _bucket_hash(who):

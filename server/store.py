@@ -558,3 +558,39 @@ def charge_upload_budget(address, nbytes, window):
         client().expire(key, window)
         ttl_ms = window * 1000
     return used, ttl_ms
+
+
+#: States in which a share no longer holds ciphertext once its chunk hash is gone.
+RELEASED_STATES = (b"consumed", b"deleted")
+
+
+@guarded
+def released_shares(share_ids):
+    """Return those of `share_ids` (bytes) whose shares no longer hold ciphertext: expired,
+    abandoned while uploading, deleted, or consumed with the last fetch done or abandoned.
+
+    One round trip (a cluster pipeline splits it by node). When a node holding some of them is
+    down, they are asked one by one, and those that cannot answer count as holding their bytes.
+    """
+    def ask(share_id):
+        keys = share_keys(share_id.decode())
+        return keys.share, keys.data
+
+    try:
+        with client().pipeline(transaction=False) as pipe:
+            for share_id in share_ids:
+                share, data = ask(share_id)
+                pipe.hget(share, "state")
+                pipe.exists(data)
+            replies = pipe.execute()
+    except UNREACHABLE:
+        replies = []
+        for share_id in share_ids:
+            share, data = ask(share_id)
+            try:
+                replies += [client().hget(share, "state"), client().exists(data)]
+            except UNREACHABLE:
+                replies += [b"unknown", 1]
+    return [share_id for share_id, state, data in zip(share_ids, replies[::2], replies[1::2],
+                                                      strict=True)
+            if state is None or (state in RELEASED_STATES and not data)]
