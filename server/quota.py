@@ -6,7 +6,8 @@ STORED_BYTES_PER_SENDER or STORED_SHARES_PER_SENDER a create is refused with 429
 `quota_exceeded`, naming the limit and when room frees up at the latest.
 
 Bookkeeping, per sender bucket: a hash share id -> bytes and a sorted set share id -> expiry,
-under the hash tag of a keyed hash of the bucket (no raw address or name in Redis). On a Redis
+under the hash tag of a keyed hash of the bucket (no raw address or name in Redis); the keys and
+their commands are the store's (`store.quota_bucket`), the rules are here. On a Redis
 Cluster those keys live in another slot than the shares, so they cannot change atomically with
 them; instead every check first asks the shares themselves and releases every one that no longer
 holds ciphertext: expired, abandoned while uploading, deleted, or consumed with its last fetch
@@ -20,29 +21,22 @@ Very large shares may also be held for a shorter time: above LARGE_SHARE_BYTES t
 capped at LARGE_SHARE_MAX_EXPIRY_SECONDS (the create's answer says the expiry it got).
 """
 
-import functools
 import hmac
 import logging
 import math
 import secrets
 import time
 from dataclasses import dataclass
-from importlib import resources
 
 from flask import abort, current_app, g
 from werkzeug.exceptions import HTTPException
 
 from . import errors, limits, store
-from .storage_errors import translated
 from .validation import iso_time
 
 log = logging.getLogger(__name__)
 
-HASH_KEY = "ots-quota:hash-key"
 EXTENSION_KEY = "onetimeshare.quota_hash_key"
-BUCKET_KEYS = ("ots-quota:{{{}}}:bytes", "ots-quota:{{{}}}:expiry")
-#: Draw the hashing key unless one exists, and return the one in force, in one round trip.
-HASH_KEY_SCRIPT = "redis.call('SET', KEYS[1], ARGV[1], 'NX') return redis.call('GET', KEYS[1])"
 
 
 def sender():
@@ -93,7 +87,7 @@ class Admission:
         self.cap = config["STORED_SHARES_PER_SENDER"]
         self.enabled = bool(self.quota or self.cap)
         self.who = sender()
-        self.keys = None
+        self.bucket = None
 
     def record(self, share_id, expires_ms):
         """Count the new share against its sender until it expires (or is released earlier).
@@ -106,7 +100,7 @@ class Admission:
         try:
             self.run("add", share_id, expires_ms)
         except HTTPException:
-            _call(lambda client: client.unlink(*store.share_keys(share_id)))
+            store.drop_share(share_id)
             raise
 
     def run(self, mode, share_id="", expires_ms=0):
@@ -118,13 +112,10 @@ class Admission:
         the senders whose buckets live there from creating shares on the others.
         """
         try:
-            if self.keys is None:
-                bucket = _bucket_hash(self.who)
-                self.keys = [key.format(bucket) for key in BUCKET_KEYS]
-            gone = _released_shares(self.keys[1])
-            reply = _call(lambda client: client.eval(
-                _script(), 2, *self.keys, mode, self.quota, self.cap, self.size, share_id,
-                expires_ms, *gone))
+            if self.bucket is None:
+                self.bucket = _bucket_hash(self.who)
+            reply = store.quota_bucket(self.bucket, mode, self.quota, self.cap, self.size,
+                                       share_id, expires_ms)
         except store.UNREACHABLE as error:
             log.warning("quota bookkeeping unreachable (%s); this create is not counted",
                         type(error).__name__)
@@ -157,12 +148,6 @@ class Admission:
         abort(response)
 
 
-def _released_shares(expiry_key):
-    """Return the ids in a bucket whose shares no longer hold ciphertext."""
-    ids = _call(lambda client: client.zrange(expiry_key, 0, -1))
-    return store.released_shares(ids) if ids else []
-
-
 def _bucket_hash(who):
     """Return a keyed hash of the sender: Redis never holds an address or a credential name.
 
@@ -173,8 +158,7 @@ def _bucket_hash(who):
     """
     extensions = current_app.extensions
     try:
-        key = _call(lambda client: client.eval(HASH_KEY_SCRIPT, 1, HASH_KEY,
-                                               secrets.token_bytes(32)))
+        key = store.quota_hash_key(secrets.token_bytes(32))
         extensions[EXTENSION_KEY] = key
     except store.UNREACHABLE:
         # On a cluster, the node holding the key may be down while the bucket's node is not:
@@ -183,14 +167,3 @@ def _bucket_hash(who):
         if key is None:
             raise
     return hmac.new(key, who.encode(), "sha256").hexdigest()[:32]
-
-
-@functools.cache
-def _script():
-    return resources.files(__package__).joinpath("lua", "quota.lua").read_text("utf-8")
-
-
-def _call(command):
-    """Run `command(client)`, its errors translated as the store's (server/storage_errors.py)."""
-    with translated():
-        return command(store.client())

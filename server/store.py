@@ -9,6 +9,7 @@ REDIS_CLUSTER_NODES set, the same scripts run unchanged on the node that owns th
 """
 
 import base64
+import functools
 import hashlib
 import hmac
 import logging
@@ -32,6 +33,13 @@ SCRIPT_NAMES = ("create", "put_chunk", "finalize", "unlock", "claim", "read_chun
                 "delete")
 #: An address's hourly upload budget counter (server/limits.py decides what it allows).
 BUDGET_KEY = "ots-limits:upload-bytes:{}"
+#: A sender's quota bucket (server/quota.py decides what it allows): share id -> bytes, and
+#: share id -> expiry, under the hash tag of a keyed hash of the sender.
+QUOTA_KEYS = ("ots-quota:{{{}}}:bytes", "ots-quota:{{{}}}:expiry")
+QUOTA_HASH_KEY = "ots-quota:hash-key"
+#: Draw the hashing key unless one exists, and return the one in force, in one round trip.
+QUOTA_HASH_KEY_SCRIPT = (
+    "redis.call('SET', KEYS[1], ARGV[1], 'NX') return redis.call('GET', KEYS[1])")
 ID_BYTES = 16
 TOKEN_BYTES = 32
 #: A node that cannot answer, untranslated or translated (StorageUnavailable is among them).
@@ -594,3 +602,32 @@ def released_shares(share_ids):
     return [share_id for share_id, state, data in zip(share_ids, replies[::2], replies[1::2],
                                                       strict=True)
             if state is None or (state in RELEASED_STATES and not data)]
+
+
+@guarded
+def drop_share(share_id):
+    """Delete every key of a share at once (an empty share its quota refused)."""
+    client().unlink(*share_keys(share_id))
+
+
+@guarded
+def quota_hash_key(candidate):
+    """Keep `candidate` as the quota's hashing key unless one exists; return the one in force."""
+    return client().eval(QUOTA_HASH_KEY_SCRIPT, 1, QUOTA_HASH_KEY, candidate)
+
+
+@guarded
+def quota_bucket(bucket, mode, quota, cap, size, share_id, expires_ms):
+    """Check ("check") or add ("add") a share in a sender's bucket, releasing first the shares
+    that no longer hold ciphertext; return the script's reply (["full", used, count, free_at]
+    when it is full). Raises the storage errors of the node that holds the bucket."""
+    keys = [key.format(bucket) for key in QUOTA_KEYS]
+    ids = client().zrange(keys[1], 0, -1)
+    gone = released_shares(ids) if ids else []
+    return client().eval(_quota_script(), 2, *keys, mode, quota, cap, size, share_id,
+                         expires_ms, *gone)
+
+
+@functools.cache
+def _quota_script():
+    return _lua("quota")
