@@ -22,7 +22,7 @@ from flask import current_app, request
 from flask_limiter import Limit, Limiter
 from limits.storage import RedisClusterStorage, RedisStorage, Storage
 
-from . import store
+from . import counters, store
 from .addresses import address_group
 from .errors import refuse
 from .storage_errors import UNAVAILABLE
@@ -83,7 +83,7 @@ def check_upload_budget(size):
     budget = current_app.config["UPLOAD_BYTES_PER_IP_PER_HOUR"]
     if not budget:
         return
-    used, ttl_ms = store.upload_budget_used(client_address())
+    used, ttl_ms = counters.upload_budget_used(client_address())
     if used + size > budget:
         _refuse_budget(budget, used, ttl_ms)
 
@@ -97,7 +97,7 @@ def charge_upload(nbytes):
     budget = current_app.config["UPLOAD_BYTES_PER_IP_PER_HOUR"]
     if not budget:
         return
-    used, ttl_ms = store.charge_upload_budget(client_address(), nbytes, BUDGET_WINDOW)
+    used, ttl_ms = counters.charge_upload_budget(client_address(), nbytes, BUDGET_WINDOW)
     if used > budget:
         _refuse_budget(budget, used - nbytes, ttl_ms)
 

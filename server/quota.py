@@ -7,7 +7,7 @@ STORED_BYTES_PER_SENDER or STORED_SHARES_PER_SENDER a create is refused with 429
 
 Bookkeeping, per sender bucket: a hash share id -> bytes and a sorted set share id -> expiry,
 under the hash tag of a keyed hash of the bucket (no raw address or name in Redis); the keys and
-their commands are the store's (`store.quota_bucket`), the rules are here. On a Redis
+their commands are the store's (`server/counters.py`), the rules are here. On a Redis
 Cluster those keys live in another slot than the shares, so they cannot change atomically with
 them; instead every check first asks the shares themselves and releases every one that no longer
 holds ciphertext: expired, abandoned while uploading, deleted, or consumed with its last fetch
@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from flask import abort, current_app, g
 from werkzeug.exceptions import HTTPException
 
-from . import errors, limits, store
+from . import counters, errors, limits, store
 from .validation import iso_time
 
 log = logging.getLogger(__name__)
@@ -114,7 +114,7 @@ class Admission:
         try:
             if self.bucket is None:
                 self.bucket = _bucket_hash(self.who)
-            reply = store.quota_bucket(self.bucket, mode, self.quota, self.cap, self.size,
+            reply = counters.quota_bucket(self.bucket, mode, self.quota, self.cap, self.size,
                                        share_id, expires_ms)
         except store.UNREACHABLE as error:
             log.warning("quota bookkeeping unreachable (%s); this create is not counted",
@@ -158,7 +158,7 @@ def _bucket_hash(who):
     """
     extensions = current_app.extensions
     try:
-        key = store.quota_hash_key(secrets.token_bytes(32))
+        key = counters.quota_hash_key(secrets.token_bytes(32))
         extensions[EXTENSION_KEY] = key
     except store.UNREACHABLE:
         # On a cluster, the node holding the key may be down while the bucket's node is not:

@@ -9,7 +9,6 @@ REDIS_CLUSTER_NODES set, the same scripts run unchanged on the node that owns th
 """
 
 import base64
-import functools
 import hashlib
 import hmac
 import logging
@@ -31,15 +30,6 @@ EXTENSION_KEY = "onetimeshare.redis"
 DURABILITY_KEY = "onetimeshare.durability"
 SCRIPT_NAMES = ("create", "put_chunk", "finalize", "unlock", "claim", "read_chunk", "complete",
                 "delete")
-#: An address's hourly upload budget counter (server/limits.py decides what it allows).
-BUDGET_KEY = "ots-limits:upload-bytes:{}"
-#: A sender's quota bucket (server/quota.py decides what it allows): share id -> bytes, and
-#: share id -> expiry, under the hash tag of a keyed hash of the sender.
-QUOTA_KEYS = ("ots-quota:{{{}}}:bytes", "ots-quota:{{{}}}:expiry")
-QUOTA_HASH_KEY = "ots-quota:hash-key"
-#: Draw the hashing key unless one exists, and return the one in force, in one round trip.
-QUOTA_HASH_KEY_SCRIPT = (
-    "redis.call('SET', KEYS[1], ARGV[1], 'NX') return redis.call('GET', KEYS[1])")
 ID_BYTES = 16
 TOKEN_BYTES = 32
 #: A node that cannot answer, untranslated or translated (StorageUnavailable is among them).
@@ -60,8 +50,8 @@ class Claim:
 
 def init_app(app):
     """Set up the Redis or Redis Cluster client and register the scripts, once per app."""
-    prelude = _lua("common")
-    scripts = {name: prelude + _lua(name) for name in SCRIPT_NAMES}
+    prelude = lua_script("common")
+    scripts = {name: prelude + lua_script(name) for name in SCRIPT_NAMES}
     connection = Connection(app.config, scripts)
     app.extensions[EXTENSION_KEY] = connection
     durability = app.extensions[DURABILITY_KEY] = Durability(app.config)
@@ -76,8 +66,8 @@ def init_app(app):
 def client(app=None):
     """Return the app's redis-py client (`Redis`, or `RedisCluster` on a cluster).
 
-    For modules that keep data of their own in the same Redis; share data goes through the
-    functions below.
+    For server/counters.py (the keys that are not a share's) and the rate limiter's connection
+    pool; share data goes through the functions below.
     """
     return _connection(app).client
 
@@ -86,7 +76,8 @@ def _connection(app=None):
     return (app or current_app).extensions[EXTENSION_KEY]
 
 
-def _lua(name):
+def lua_script(name):
+    """Return the text of `server/lua/<name>.lua`."""
     return resources.files(__package__).joinpath("lua", f"{name}.lua").read_text("utf-8")
 
 
@@ -543,31 +534,6 @@ def _raise_unless_ok(status, rest):
         raise StoreError(status, detail)
 
 
-@guarded
-def upload_budget_used(address):
-    """Return (bytes counted, ms until the count resets; negative when none) for `address`."""
-    with client().pipeline(transaction=False) as pipe:
-        key = BUDGET_KEY.format(address)
-        used, ttl_ms = pipe.get(key).pttl(key).execute()
-    return int(used or 0), ttl_ms
-
-
-@guarded
-def charge_upload_budget(address, nbytes, window):
-    """Count `nbytes` for `address`; return (bytes counted, ms until the count resets).
-
-    The window starts with its first charge. Setting the TTL whenever one is missing (not only
-    on the first INCRBY) means no counter can ever be left without one.
-    """
-    key = BUDGET_KEY.format(address)
-    with client().pipeline(transaction=False) as pipe:
-        used, ttl_ms = pipe.incrby(key, nbytes).pttl(key).execute()
-    if ttl_ms < 0:
-        client().expire(key, window)
-        ttl_ms = window * 1000
-    return used, ttl_ms
-
-
 #: States in which a share no longer holds ciphertext once its chunk hash is gone.
 RELEASED_STATES = (b"consumed", b"deleted")
 
@@ -608,26 +574,3 @@ def released_shares(share_ids):
 def drop_share(share_id):
     """Delete every key of a share at once (an empty share its quota refused)."""
     client().unlink(*share_keys(share_id))
-
-
-@guarded
-def quota_hash_key(candidate):
-    """Keep `candidate` as the quota's hashing key unless one exists; return the one in force."""
-    return client().eval(QUOTA_HASH_KEY_SCRIPT, 1, QUOTA_HASH_KEY, candidate)
-
-
-@guarded
-def quota_bucket(bucket, mode, quota, cap, size, share_id, expires_ms):
-    """Check ("check") or add ("add") a share in a sender's bucket, releasing first the shares
-    that no longer hold ciphertext; return the script's reply (["full", used, count, free_at]
-    when it is full). Raises the storage errors of the node that holds the bucket."""
-    keys = [key.format(bucket) for key in QUOTA_KEYS]
-    ids = client().zrange(keys[1], 0, -1)
-    gone = released_shares(ids) if ids else []
-    return client().eval(_quota_script(), 2, *keys, mode, quota, cap, size, share_id,
-                         expires_ms, *gone)
-
-
-@functools.cache
-def _quota_script():
-    return _lua("quota")
