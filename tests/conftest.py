@@ -11,6 +11,7 @@ import pytest
 import redis
 
 from server import create_app
+from tests.cluster import LocalCluster
 from tests.processes import RedisProcess
 from tests.support import TEST_CONFIG, missing_part
 
@@ -32,6 +33,18 @@ def redis_server(tmp_path_factory):
         missing_part(f"cannot start redis-server: {error}")
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    """A three-primary Redis Cluster without replicas, one per test module that asks for it
+    (tests/test_cluster.py builds its own, tests/test_failover.py a replicated one)."""
+    try:
+        local = LocalCluster(tmp_path_factory.mktemp("cluster"), 3).start()
+    except (RuntimeError, OSError) as error:
+        missing_part(f"cannot start a Redis Cluster: {error}")
+    yield local
+    local.stop()
 
 
 @pytest.fixture
