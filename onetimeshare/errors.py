@@ -24,7 +24,7 @@ uses the same names. The command line maps these classes to exit codes in one ta
         ├── RateLimited          rate_limited, upload_budget, quota_exceeded
         ├── UploadTokenRequired  upload_token_required, upload_token_invalid
         ├── StorageFull          storage_full
-        ├── ServerUnavailable    unavailable, 5xx without a known code, network failure
+        ├── ServerUnavailable    unavailable, not_durable, internal, another 5xx, network failure
         └── BadRequest           every other 4xx (invalid_request, not_uploading, too_large...)
 
 `StateError` is the one client-local addition to the shared tree (the browser keeps no file).

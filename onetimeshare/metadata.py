@@ -20,7 +20,8 @@ from .errors import DecryptionError, ProtocolError
 
 # Padding to a multiple of this hides the exact length of a file name.
 METADATA_PAD = 128
-# The server refuses longer blobs, so writers fail early and readers refuse to parse more.
+# The server's default limit (`max_metadata_chars` in /api/v1/config, which callers that know
+# the server pass as `max_chars`): writers fail early and readers refuse to parse more.
 MAX_METADATA_CHARS = 8192
 IV_LENGTH = 12
 KEY_LENGTH = 32
@@ -30,10 +31,12 @@ UNKNOWN_TYPE = "application/octet-stream"
 TEXT_TYPE = "text/plain;charset=utf-8"
 
 
-def encrypt_metadata(metadata: dict, key: bytes, *, iv: bytes | None = None) -> str:
+def encrypt_metadata(metadata: dict, key: bytes, *, iv: bytes | None = None,
+                     max_chars: int = MAX_METADATA_CHARS) -> str:
     """Encrypt a metadata object into a blob; ``iv`` is for test vectors only, else random.
 
-    Raises ValueError when the blob would exceed what the server stores (MAX_METADATA_CHARS).
+    Raises ValueError when the blob would exceed what the server stores (``max_chars``, the
+    server's `max_metadata_chars`).
     """
     if not isinstance(metadata, dict):
         raise TypeError("metadata must be a JSON object (dict)")
@@ -52,12 +55,12 @@ def encrypt_metadata(metadata: dict, key: bytes, *, iv: bytes | None = None) -> 
     # Spaces up to the next multiple; a plaintext already at a multiple gets none.
     plaintext += b" " * (-len(plaintext) % METADATA_PAD)
     blob = b64u_encode(iv + AESGCM(key).encrypt(iv, plaintext, None))
-    if len(blob) > MAX_METADATA_CHARS:
-        raise ValueError(f"metadata is too large: {len(blob)} > {MAX_METADATA_CHARS} characters")
+    if len(blob) > max_chars:
+        raise ValueError(f"metadata is too large: {len(blob)} > {max_chars} characters")
     return blob
 
 
-def decrypt_metadata(blob: str, key: bytes) -> dict:
+def decrypt_metadata(blob: str, key: bytes, *, max_chars: int = MAX_METADATA_CHARS) -> dict:
     """Decrypt a blob back into its metadata object.
 
     Raises DecryptionError when the blob does not authenticate (damaged, or wrong key) and
@@ -67,8 +70,8 @@ def decrypt_metadata(blob: str, key: bytes) -> dict:
     _check_key(key)
     if not isinstance(blob, str):
         raise ProtocolError("metadata blob must be text")
-    if len(blob) > MAX_METADATA_CHARS:
-        raise ProtocolError(f"metadata blob is longer than {MAX_METADATA_CHARS} characters")
+    if len(blob) > max_chars:
+        raise ProtocolError(f"metadata blob is longer than {max_chars} characters")
     raw = b64u_decode(blob)
     if len(raw) < IV_LENGTH + TAG_LENGTH:
         raise ProtocolError("metadata blob is too short to hold an iv and a tag")

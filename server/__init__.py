@@ -4,6 +4,7 @@ Gunicorn serves `server:create_app()`; tests call `create_app({...})` with their
 """
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import drain, errors, forwarded, metrics_access, security, store, upload_auth
 from .config import load_config
@@ -18,6 +19,12 @@ def create_app(test_config=None):
         MAX_CONTENT_LENGTH=app.config["CHUNK_SIZE"],
         JSON_SORT_KEYS=False,
     )
+    proxies = app.config["TRUSTED_PROXY_COUNT"]
+    if proxies:
+        # The client address, scheme and host are taken from that many X-Forwarded-* entries,
+        # counted from the right (the ones the trusted proxies appended); with none they are
+        # ignored, so a client cannot pick its own address (server/limits.py counts by it).
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
     store.init_app(app)
     errors.init_app(app)
     security.init_app(app)

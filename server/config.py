@@ -13,6 +13,8 @@ from limits import parse_many
 KIB = 1024
 MIB = 1024 * KIB
 GIB = 1024 * MIB
+#: Where the service listens unless BIND says otherwise: loopback, behind a reverse proxy.
+DEFAULT_BIND = "127.0.0.1:8000"
 
 #: Default values, keyed by the environment variable that overrides each one.
 DEFAULTS = {
@@ -65,6 +67,12 @@ DEFAULTS = {
     "CLIENT_IDLE_TIMEOUT": 30,  # longest a read or write of a body may wait without progress
     "CLIENT_MIN_RATE": 1024,  # bytes/s a body or answer must average; 0 = no minimum
     "MAX_CONNECTIONS_PER_ADDRESS": 128,  # per worker process; 0 = no cap
+    # Gunicorn (server/gunicorn_conf.py); the app itself never reads these.
+    "BIND": DEFAULT_BIND,
+    "WEB_CONCURRENCY": 0,  # worker processes; 0 = the CPU count, at least 2
+    "GUNICORN_WORKER_CONNECTIONS": 2048,
+    "GUNICORN_TIMEOUT": 120,
+    "LOG_LEVEL": "info",
 }
 
 #: Settings that hold flask-limiter rate strings, like "30 per minute" or "5/second; 100/hour".
@@ -100,7 +108,12 @@ INTEGER_MINIMUMS = {
     "CLIENT_IDLE_TIMEOUT": 1,
     "CLIENT_MIN_RATE": 0,
     "MAX_CONNECTIONS_PER_ADDRESS": 0,
+    "WEB_CONCURRENCY": 0,
+    "GUNICORN_WORKER_CONNECTIONS": 1,
+    "GUNICORN_TIMEOUT": 1,
 }
+#: Gunicorn's log levels.
+LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
 
 
 class ConfigError(ValueError):
@@ -120,6 +133,9 @@ def load_config(environ=None, overrides=None):
     config["REDIS_CLUSTER_NODES"] = cluster_seeds(config["REDIS_CLUSTER_NODES"])
     config["CLAIM_DURABILITY"] = _one_of("CLAIM_DURABILITY", config["CLAIM_DURABILITY"],
                                          ("auto", "none", "local", "replica"))
+    config["LOG_LEVEL"] = _one_of("LOG_LEVEL", config["LOG_LEVEL"], LOG_LEVELS)
+    if not str(config["BIND"]).strip():
+        raise ConfigError("BIND must name an address to listen on, like 127.0.0.1:8000")
     for name in RATE_LIMITS:
         config[name] = _rate_limit(name, config[name])
     if not config["MIN_EXPIRY_SECONDS"] <= config["MAX_EXPIRY_SECONDS"]:

@@ -28,32 +28,19 @@ log = logging.getLogger(__name__)
 def status(sid):
     """Describe a share before anyone commits to opening it; consumes nothing."""
     sid = share_id(sid)
-    fields = store.share_fields(sid)
-    state = fields.get("state")
-    if not fields:
-        raise StoreError("not_found")
-    if state == "uploading":
-        raise StoreError("not_ready")
-    if state != "ready":
-        raise StoreError("gone", state)
-    version = int(fields["v"])
-    password = None
-    if "pw_salt" in fields:
-        password = {"salt": fields["pw_salt"], "iterations": int(fields["pw_iter"])}
-    # Version 1 shares keep answering as they always did (their blob is as public as their link).
-    hide_metadata = password is not None and version >= 2
+    share = store.public_status(sid)
     return jsonify(
         id=sid,
-        version=version,
-        state=state,
-        size=int(fields["size"]),
-        chunk_size=int(fields["chunk_size"]),
-        chunks=int(fields["chunks"]),
-        expires_at=iso_time(fields["expires"]),
-        downloads=int(fields["downloads"]),
-        downloads_left=int(fields["left"]),
-        metadata=None if hide_metadata else fields["meta"],
-        password=password,
+        version=share["version"],
+        state=share["state"],
+        size=share["size"],
+        chunk_size=share["chunk_size"],
+        chunks=share["chunks"],
+        expires_at=iso_time(share["expires_ms"]),
+        downloads=share["downloads"],
+        downloads_left=share["downloads_left"],
+        metadata=share["metadata"],
+        password=share["password"],
     )
 
 

@@ -29,12 +29,13 @@ from server.config import load_config  # noqa: E402
 
 _settings = load_config()  # a bad setting stops the start here, before any worker forks
 
-bind = os.environ.get("BIND", "127.0.0.1:8000")
-workers = int(os.environ.get("WEB_CONCURRENCY", max(2, multiprocessing.cpu_count())))
+# Every value below comes from server/config.py, validated there like the app's own settings.
+bind = _settings["BIND"]
+workers = _settings["WEB_CONCURRENCY"] or max(2, multiprocessing.cpu_count())
 # Gunicorn's gevent worker with paced sockets and a per-address cap; the why is in its module.
 worker_class = "server.serving.Worker"
-worker_connections = int(os.environ.get("GUNICORN_WORKER_CONNECTIONS", 2048))
-timeout = int(os.environ.get("GUNICORN_TIMEOUT", 120))
+worker_connections = _settings["GUNICORN_WORKER_CONNECTIONS"]
+timeout = _settings["GUNICORN_TIMEOUT"]
 graceful_timeout = 30
 # The gevent worker bounds waiting for, and reading, each request's header block by this.
 keepalive = _settings["CLIENT_HEADER_TIMEOUT"]
@@ -46,7 +47,7 @@ control_socket_disable = True
 # Access logs would record share ids in request paths; errors go to stderr without them.
 accesslog = None
 errorlog = "-"
-loglevel = os.environ.get("LOG_LEVEL", "info")
+loglevel = _settings["LOG_LEVEL"]
 
 _embedded = {}
 #: Descriptors beyond the client connections: Redis connections, logs, metrics files.
@@ -56,7 +57,7 @@ SPARE_FILES_PER_WORKER = 256
 def on_starting(server):
     """Raise the open-file limit, then start the embedded Redis, before any worker exists."""
     _raise_open_file_limit(server)
-    if os.environ.get("REDIS_URL") or os.environ.get("REDIS_CLUSTER_NODES"):
+    if _settings["REDIS_URL"] or _settings["REDIS_CLUSTER_NODES"]:
         return
     url, process = embedded_redis.start(_settings["DATA_DIR"],
                                         _settings["EMBEDDED_REDIS_MAXMEMORY"])

@@ -7,7 +7,6 @@ get healthy workers restarted); `/readyz` says it can serve shares right now.
 import json
 from importlib import resources
 
-import redis
 from flask import Blueprint, current_app, jsonify
 
 from . import store
@@ -26,7 +25,7 @@ def readyz():
     """Report whether Redis answers; 503 with Retry-After when it does not."""
     try:
         store.ping()
-    except redis.exceptions.RedisError:
+    except store.StorageUnavailable:
         response = jsonify(status="unavailable", redis="down")
         response.status_code = 503
         response.headers["Retry-After"] = str(current_app.config["REDIS_RETRY_AFTER"])

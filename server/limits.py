@@ -2,10 +2,11 @@
 
 Counters live in the app's own Redis, so every gunicorn worker and every app instance shares
 them. The client address is the TCP peer, unless TRUSTED_PROXY_COUNT says how many reverse
-proxies stand in front: then ProxyFix takes it from that many X-Forwarded-For entries, counted
-from the right (the ones those proxies appended). With no trusted proxy, X-Forwarded-For is
-ignored, so a client cannot pick its own address. IPv6 clients are counted per /64, the block a
-single subscriber usually holds, so hopping through addresses of one network buys nothing.
+proxies stand in front: then ProxyFix (installed by `create_app`) takes it from that many
+X-Forwarded-For entries, counted from the right (the ones those proxies appended). With no
+trusted proxy, X-Forwarded-For is ignored, so a client cannot pick its own address. IPv6 clients
+are counted per /64, the block a single subscriber usually holds, so hopping through addresses
+of one network buys nothing.
 
 When Redis does not answer, rate limits fail open (flask-limiter's `swallow_errors`): the request
 goes on and the store answers 503 for anything that needs storage, which is all a limit protects.
@@ -20,16 +21,14 @@ import redis
 from flask import current_app, request
 from flask_limiter import Limit, Limiter
 from limits.storage import RedisClusterStorage, RedisStorage, Storage
-from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import store
+from . import counters, store
 from .addresses import address_group
 from .errors import refuse
-from .redis_client import CLUSTER_TROUBLE, StorageUnavailable
+from .storage_errors import UNAVAILABLE
 
 LIMITER_KEY = "onetimeshare.limiter"
 KEY_PREFIX = "ots-limits:rate"
-BUDGET_KEY = "ots-limits:upload-bytes:{}"
 BUDGET_WINDOW = 3600
 
 #: Routes with a limit of their own (endpoint -> setting); every other route (pages included)
@@ -46,14 +45,12 @@ ROUTE_LIMITS = {
 UNLIMITED = {"health.healthz", "health.readyz", "metrics.metrics"}
 
 RATE_LIMITED = "Too many requests from your address. Try again after Retry-After seconds."
-STORAGE_ERRORS = (redis.exceptions.RedisError, *CLUSTER_TROUBLE)
+#: What the limiter's own storage may raise: it fails open on every one of them.
+STORAGE_ERRORS = (redis.exceptions.RedisError, *UNAVAILABLE)
 
 
 def init_app(app):
-    """Trust the configured proxies, and install the rate limiter on the app's Redis."""
-    proxies = app.config["TRUSTED_PROXY_COUNT"]
-    if proxies:
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
+    """Install the rate limiter on the app's Redis."""
     limiter = Limiter(
         client_address,
         default_limits=[Limit(_route_limit, error_message=RATE_LIMITED)],
@@ -86,8 +83,7 @@ def check_upload_budget(size):
     budget = current_app.config["UPLOAD_BYTES_PER_IP_PER_HOUR"]
     if not budget:
         return
-    used, ttl_ms = _budget_command(lambda pipe, key: (pipe.get(key), pipe.pttl(key)))
-    used = int(used or 0)
+    used, ttl_ms = counters.upload_budget_used(client_address())
     if used + size > budget:
         _refuse_budget(budget, used, ttl_ms)
 
@@ -101,24 +97,9 @@ def charge_upload(nbytes):
     budget = current_app.config["UPLOAD_BYTES_PER_IP_PER_HOUR"]
     if not budget:
         return
-    used, ttl_ms = _budget_command(lambda pipe, key: (pipe.incrby(key, nbytes), pipe.pttl(key)))
-    if ttl_ms < 0:
-        # The hour starts with its first chunk. Setting the TTL whenever one is missing (not
-        # only on the first INCRBY) means no counter can ever be left without one.
-        _budget_command(lambda pipe, key: pipe.expire(key, BUDGET_WINDOW))
-        ttl_ms = BUDGET_WINDOW * 1000
+    used, ttl_ms = counters.charge_upload_budget(client_address(), nbytes, BUDGET_WINDOW)
     if used > budget:
         _refuse_budget(budget, used - nbytes, ttl_ms)
-
-
-def _budget_command(queue):
-    """Run commands on the address's budget counter in one round trip; return the replies."""
-    try:
-        with store.client().pipeline(transaction=False) as pipe:
-            queue(pipe, BUDGET_KEY.format(client_address()))
-            return pipe.execute()
-    except CLUSTER_TROUBLE as error:  # answered 503, like the store's own cluster trouble
-        raise StorageUnavailable(f"{type(error).__name__}: {error}") from error
 
 
 def _refuse_budget(budget, used, ttl_ms):

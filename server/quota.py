@@ -6,7 +6,8 @@ STORED_BYTES_PER_SENDER or STORED_SHARES_PER_SENDER a create is refused with 429
 `quota_exceeded`, naming the limit and when room frees up at the latest.
 
 Bookkeeping, per sender bucket: a hash share id -> bytes and a sorted set share id -> expiry,
-under the hash tag of a keyed hash of the bucket (no raw address or name in Redis). On a Redis
+under the hash tag of a keyed hash of the bucket (no raw address or name in Redis); the keys and
+their commands are the store's (`server/counters.py`), the rules are here. On a Redis
 Cluster those keys live in another slot than the shares, so they cannot change atomically with
 them; instead every check first asks the shares themselves and releases every one that no longer
 holds ciphertext: expired, abandoned while uploading, deleted, or consumed with its last fetch
@@ -20,31 +21,22 @@ Very large shares may also be held for a shorter time: above LARGE_SHARE_BYTES t
 capped at LARGE_SHARE_MAX_EXPIRY_SECONDS (the create's answer says the expiry it got).
 """
 
-import functools
 import hmac
 import logging
 import math
 import secrets
 import time
 from dataclasses import dataclass
-from importlib import resources
 
 from flask import abort, current_app, g
 from werkzeug.exceptions import HTTPException
 
-from . import errors, limits, store
-from .redis_client import CLUSTER_TROUBLE, StorageUnavailable
+from . import counters, errors, limits, store
 from .validation import iso_time
 
 log = logging.getLogger(__name__)
 
-HASH_KEY = "ots-quota:hash-key"
 EXTENSION_KEY = "onetimeshare.quota_hash_key"
-BUCKET_KEYS = ("ots-quota:{{{}}}:bytes", "ots-quota:{{{}}}:expiry")
-#: Draw the hashing key unless one exists, and return the one in force, in one round trip.
-HASH_KEY_SCRIPT = "redis.call('SET', KEYS[1], ARGV[1], 'NX') return redis.call('GET', KEYS[1])"
-#: States in which a share no longer holds ciphertext once its chunk hash is gone.
-RELEASED_STATES = (b"consumed", b"deleted")
 
 
 def sender():
@@ -95,7 +87,7 @@ class Admission:
         self.cap = config["STORED_SHARES_PER_SENDER"]
         self.enabled = bool(self.quota or self.cap)
         self.who = sender()
-        self.keys = None
+        self.bucket = None
 
     def record(self, share_id, expires_ms):
         """Count the new share against its sender until it expires (or is released earlier).
@@ -108,7 +100,7 @@ class Admission:
         try:
             self.run("add", share_id, expires_ms)
         except HTTPException:
-            _call(lambda client: client.unlink(*store.share_keys(share_id)))
+            store.drop_share(share_id)
             raise
 
     def run(self, mode, share_id="", expires_ms=0):
@@ -120,13 +112,10 @@ class Admission:
         the senders whose buckets live there from creating shares on the others.
         """
         try:
-            if self.keys is None:
-                bucket = _bucket_hash(self.who)
-                self.keys = [key.format(bucket) for key in BUCKET_KEYS]
-            gone = _released_shares(self.keys[1])
-            reply = _call(lambda client: client.eval(
-                _script(), 2, *self.keys, mode, self.quota, self.cap, self.size, share_id,
-                expires_ms, *gone))
+            if self.bucket is None:
+                self.bucket = _bucket_hash(self.who)
+            reply = counters.quota_bucket(self.bucket, mode, self.quota, self.cap, self.size,
+                                       share_id, expires_ms)
         except store.UNREACHABLE as error:
             log.warning("quota bookkeeping unreachable (%s); this create is not counted",
                         type(error).__name__)
@@ -159,42 +148,6 @@ class Admission:
         abort(response)
 
 
-def _released_shares(expiry_key):
-    """Return the ids in a bucket whose shares no longer hold ciphertext (one round trip each
-    for the list and for asking every share; a cluster pipeline splits it by node)."""
-    ids = _call(lambda client: client.zrange(expiry_key, 0, -1))
-    if not ids:
-        return []
-
-    def ask(client):
-        with client.pipeline(transaction=False) as pipe:
-            for share_id in ids:
-                share, data = store.share_keys(share_id.decode())[:2]
-                pipe.hget(share, "state")
-                pipe.exists(data)
-            return pipe.execute()
-
-    try:
-        replies = _call(ask)
-    except store.UNREACHABLE:
-        # A node holding some of these shares is down: ask them one by one, and keep counting
-        # those that cannot answer (they may still hold their bytes).
-        replies = []
-        for share_id in ids:
-            try:
-                replies += _call(lambda client, share_id=share_id: _ask_one(client, share_id))
-            except store.UNREACHABLE:
-                replies += [b"unknown", 1]
-    return [share_id for share_id, state, data in zip(ids, replies[::2], replies[1::2],
-                                                      strict=True)
-            if state is None or (state in RELEASED_STATES and not data)]
-
-
-def _ask_one(client, share_id):
-    share, data = store.share_keys(share_id.decode())[:2]
-    return [client.hget(share, "state"), client.exists(data)]
-
-
 def _bucket_hash(who):
     """Return a keyed hash of the sender: Redis never holds an address or a credential name.
 
@@ -205,8 +158,7 @@ def _bucket_hash(who):
     """
     extensions = current_app.extensions
     try:
-        key = _call(lambda client: client.eval(HASH_KEY_SCRIPT, 1, HASH_KEY,
-                                               secrets.token_bytes(32)))
+        key = counters.quota_hash_key(secrets.token_bytes(32))
         extensions[EXTENSION_KEY] = key
     except store.UNREACHABLE:
         # On a cluster, the node holding the key may be down while the bucket's node is not:
@@ -215,16 +167,3 @@ def _bucket_hash(who):
         if key is None:
             raise
     return hmac.new(key, who.encode(), "sha256").hexdigest()[:32]
-
-
-@functools.cache
-def _script():
-    return resources.files(__package__).joinpath("lua", "quota.lua").read_text("utf-8")
-
-
-def _call(command):
-    """Run `command(client)`; cluster trouble becomes StorageUnavailable (503) as in the store."""
-    try:
-        return command(store.client())
-    except CLUSTER_TROUBLE as error:
-        raise StorageUnavailable(f"{type(error).__name__}: {error}") from error

@@ -6,8 +6,8 @@ one node, and nothing the store does ever spans two nodes. Otherwise a plain `Re
 to REDIS_URL, or to the embedded redis-server.
 
 The store asks this module which node holds a key (for that node's memory, and to load a script
-there), and gets cluster trouble reported as `StorageUnavailable`: a `ConnectionError`, which the
-API already answers with 503 and Retry-After.
+there). A cluster that cannot be reached while the client is built is reported as
+`StorageUnavailable` (server/storage_errors.py), which the API answers with 503 and Retry-After.
 """
 
 import threading
@@ -19,6 +19,7 @@ from redis.connection import parse_url
 from redis.retry import Retry
 
 from . import embedded_redis
+from .storage_errors import translated
 
 CLIENT_OPTIONS = {
     "socket_connect_timeout": 2,
@@ -38,20 +39,6 @@ CLUSTER_RETRIES = 3
 #: request for seconds before its 503. A retry after a reply was lost can at worst run a claim
 #: twice: one download lost, never one too many handed out.
 SINGLE_RETRY = Retry(NoBackoff(), 1)
-
-#: What RedisCluster raises when a node, a slot or the whole cluster cannot serve: ClusterError
-#: covers ClusterDownError and MasterDownError; RedisClusterException covers "cannot be
-#: connected" and SlotNotCoveredError; TryAgainError is a slot caught mid-migration.
-CLUSTER_TROUBLE = (
-    redis.exceptions.ClusterError,
-    redis.exceptions.RedisClusterException,
-    redis.exceptions.TryAgainError,
-)
-
-
-class StorageUnavailable(redis.exceptions.ConnectionError):
-    """The cluster cannot serve this request now (node down, slot uncovered, failover)."""
-
 
 class Connection:
     """The client and the registered scripts; a cluster client is built on first use.
@@ -88,11 +75,6 @@ class Connection:
         self.client  # noqa: B018 - the scripts are registered with the client
         return self._scripts
 
-    def __getitem__(self, index):
-        # The (client, scripts) pair this extension slot used to hold; server/limits.py still
-        # reads [0]. New code should call `store.client()`.
-        return (self.client, self.scripts)[index]
-
     def _register(self, client):
         self._scripts = {name: client.register_script(text)
                          for name, text in self._script_texts.items()}
@@ -100,7 +82,7 @@ class Connection:
 
     def _new_cluster_client(self):
         first, *others = self.seeds
-        try:
+        with translated():
             # The first seed's URL carries the options (credentials, TLS) for every node.
             return RedisCluster(
                 url=first,
@@ -110,8 +92,6 @@ class Connection:
                 require_full_coverage=False,
                 **CLIENT_OPTIONS,
             )
-        except CLUSTER_TROUBLE as error:
-            raise StorageUnavailable(f"{type(error).__name__}: {error}") from error
 
     def node_client(self, key):
         """Return a plain client on the node that holds `key` (the client itself without a

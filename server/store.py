@@ -9,19 +9,20 @@ REDIS_CLUSTER_NODES set, the same scripts run unchanged on the node that owns th
 """
 
 import base64
-import functools
 import hashlib
 import hmac
 import logging
 import secrets
 from dataclasses import dataclass
 from importlib import resources
+from typing import NamedTuple
 
 import redis
 from flask import current_app
 
 from .durability import Durability, NotHonoured
-from .redis_client import CLUSTER_TROUBLE, Connection, StorageUnavailable
+from .redis_client import Connection
+from .storage_errors import UNAVAILABLE, StorageUnavailable, StoreError, guarded, translate
 
 log = logging.getLogger(__name__)
 
@@ -31,16 +32,8 @@ SCRIPT_NAMES = ("create", "put_chunk", "finalize", "unlock", "claim", "read_chun
                 "delete")
 ID_BYTES = 16
 TOKEN_BYTES = 32
-#: A node that cannot answer (StorageUnavailable is a ConnectionError).
-UNREACHABLE = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, *CLUSTER_TROUBLE)
-
-class StoreError(Exception):
-    """A share operation refused by the store; `kind` names why, `detail` adds a value."""
-
-    def __init__(self, kind, detail=None):
-        super().__init__(kind)
-        self.kind = kind
-        self.detail = detail
+#: A node that cannot answer, untranslated or translated (StorageUnavailable is among them).
+UNREACHABLE = UNAVAILABLE
 
 
 @dataclass(frozen=True)
@@ -57,8 +50,8 @@ class Claim:
 
 def init_app(app):
     """Set up the Redis or Redis Cluster client and register the scripts, once per app."""
-    prelude = _lua("common")
-    scripts = {name: prelude + _lua(name) for name in SCRIPT_NAMES}
+    prelude = lua_script("common")
+    scripts = {name: prelude + lua_script(name) for name in SCRIPT_NAMES}
     connection = Connection(app.config, scripts)
     app.extensions[EXTENSION_KEY] = connection
     durability = app.extensions[DURABILITY_KEY] = Durability(app.config)
@@ -73,8 +66,8 @@ def init_app(app):
 def client(app=None):
     """Return the app's redis-py client (`Redis`, or `RedisCluster` on a cluster).
 
-    For modules that keep data of their own in the same Redis; share data goes through the
-    functions below.
+    For server/counters.py (the keys that are not a share's) and the rate limiter's connection
+    pool; share data goes through the functions below.
     """
     return _connection(app).client
 
@@ -83,21 +76,9 @@ def _connection(app=None):
     return (app or current_app).extensions[EXTENSION_KEY]
 
 
-def _lua(name):
+def lua_script(name):
+    """Return the text of `server/lua/<name>.lua`."""
     return resources.files(__package__).joinpath("lua", f"{name}.lua").read_text("utf-8")
-
-
-def _available(function):
-    """Report cluster trouble as `StorageUnavailable`, which the API answers with 503."""
-
-    @functools.wraps(function)
-    def wrapper(*args, **kwargs):
-        try:
-            return function(*args, **kwargs)
-        except CLUSTER_TROUBLE as error:
-            raise StorageUnavailable(f"{type(error).__name__}: {error}") from error
-
-    return wrapper
 
 
 def _run(script, share_id, *args):
@@ -110,15 +91,24 @@ def _run(script, share_id, *args):
     except redis.exceptions.NoScriptError:
         # Load it where the keys live. redis-py's own fallback loads it on every primary, so
         # one node down would fail shares on the healthy nodes that lack the script.
-        connection.node_client(keys[0]).script_load(script.script)
+        connection.node_client(keys.share).script_load(script.script)
         reply = connection.client.evalsha(script.sha, len(keys), *keys, *args)
     return reply[0].decode(), reply[1:]
+
+
+class ShareKeys(NamedTuple):
+    """A share's Redis keys, in the order the scripts receive them as KEYS[1..4]."""
+
+    share: str  # the hash: state, layout, digests, times (the fields below)
+    data: str  # the chunks, a hash field per chunk
+    claims: str  # live claims by ticket digest
+    fails: str  # the wrong-proof counter
 
 
 def share_keys(share_id):
     """Return the share's Redis keys: hash, chunks, claims, wrong-proof counter."""
     prefix = f"ots:{{{share_id}}}"
-    return [f"{prefix}:share", f"{prefix}:data", f"{prefix}:claims", f"{prefix}:fails"]
+    return ShareKeys(f"{prefix}:share", f"{prefix}:data", f"{prefix}:claims", f"{prefix}:fails")
 
 
 def digest(token):
@@ -146,24 +136,30 @@ def new_token(nbytes=TOKEN_BYTES):
     return secrets.token_urlsafe(nbytes)
 
 
-@_available
+@guarded
 def ping():
-    """Return True when Redis answers; readiness checks use it.
+    """Return True when Redis answers, else raise StorageUnavailable; readiness checks use it.
 
     On a cluster: when a node answers and reports the cluster able to serve (`cluster_state:ok`).
     A primary down with `cluster-require-full-coverage no` leaves the state ok: only its own
     shares answer 503, so the instance stays ready for all the others.
     """
     connection = _connection()
-    if connection.cluster:
-        state = connection.cluster_state()
-        if state != "ok":
-            raise StorageUnavailable(f"cluster_state:{state}")
-        return True
-    return bool(connection.client.ping())
+    try:
+        if connection.cluster:
+            state = connection.cluster_state()
+            if state != "ok":
+                raise StorageUnavailable(f"cluster_state:{state}")
+            return True
+        return bool(connection.client.ping())
+    except StorageUnavailable:
+        raise
+    except redis.exceptions.RedisError as error:
+        # Any refusal (NOPERM, a replica's READONLY, ...) means not ready: the probe's question.
+        raise StorageUnavailable(f"{type(error).__name__}: {error}") from error
 
 
-@_available
+@guarded
 def memory_info(share_id=None):
     """Return INFO memory (used_memory, maxmemory, ...) of the Redis that holds the shares.
 
@@ -174,7 +170,7 @@ def memory_info(share_id=None):
     if not connection.cluster:
         return connection.client.info("memory")
     if share_id is not None:
-        return connection.node_client(share_keys(share_id)[0]).info("memory")
+        return connection.node_client(share_keys(share_id).share).info("memory")
     nodes = {name: node.info("memory") for name, node in connection.primary_clients().items()}
     limits = [int(memory.get("maxmemory", 0)) for memory in nodes.values()]
     return {
@@ -184,7 +180,7 @@ def memory_info(share_id=None):
     }
 
 
-@_available
+@guarded
 def ensure_room(nbytes, reserve, share_id=None):
     """Refuse (StoreError "storage_full") a write of `nbytes` that would eat into the reserve.
 
@@ -215,8 +211,43 @@ def _has_room(memory, nbytes, reserve):
     return not limit or int(memory["used_memory"]) + nbytes + reserve <= limit
 
 
-@_available
-def create_share(fields, expires_in, upload_idle, reserve=None):
+@dataclass(frozen=True)
+class NewShare:
+    """What a sender declares for a new share; the store decides how it is kept."""
+
+    version: int
+    size: int
+    chunk_size: int
+    chunks: int
+    downloads: int
+    verifier: str  # base64url SHA-256 of the access token, as the client sent it
+    metadata: str
+    #: For a password share {"salt", "iterations", "verifier"}; protocol v1 shares had no
+    #: verifier of their own (their one proof bound the password too).
+    password: dict | None = None
+
+    def fields(self):
+        """Return the share hash's first fields (the scripts add state and times)."""
+        fields = {
+            "v": self.version,
+            "size": self.size,
+            "chunk_size": self.chunk_size,
+            "chunks": self.chunks,
+            "downloads": self.downloads,
+            "left": self.downloads,
+            "verifier": digest_verifier(self.verifier),
+            "meta": self.metadata,
+        }
+        if self.password:
+            fields["pw_salt"] = self.password["salt"]
+            fields["pw_iter"] = self.password["iterations"]
+            if "verifier" in self.password:
+                fields["pw_verifier"] = digest_verifier(self.password["verifier"])
+        return fields
+
+
+@guarded
+def create_share(share, expires_in, upload_idle, reserve=None):
     """Store a new share in state "uploading"; return (id, owner token, expiry in ms).
 
     The id is drawn first. With `reserve`, room for the declared size is then checked on the
@@ -226,7 +257,7 @@ def create_share(fields, expires_in, upload_idle, reserve=None):
     """
     owner_token = new_token()
     args = [expires_in * 1000, upload_idle * 1000]
-    for name, value in {**fields, "owner": digest(owner_token)}.items():
+    for name, value in {**share.fields(), "owner": digest(owner_token)}.items():
         args += [name, value]
     connection = _connection()
     full, down = set(), {}  # node names, each asked once at most
@@ -236,13 +267,14 @@ def create_share(fields, expires_in, upload_idle, reserve=None):
         if node in full or node in down:
             continue
         try:
-            if reserve is not None and not _has_room(memory_info(share_id),
-                                                     int(fields["size"]), reserve):
+            if reserve is not None and not _has_room(memory_info(share_id), share.size,
+                                                     reserve):
                 full.add(node)
             else:
                 status, rest = _run("create", share_id, *args)
                 if status == "ok":
-                    return share_id, owner_token, int(rest[0])
+                    (expires_ms,) = rest
+                    return share_id, owner_token, int(expires_ms)
                 continue  # "exists": an id already taken
         except UNREACHABLE as error:
             if not connection.cluster:
@@ -260,10 +292,10 @@ def _node_name(connection, share_id):
     """Name the node that will hold `share_id` (from the client's slot map: no round trip)."""
     if not connection.cluster:
         return "redis"
-    return connection.client.get_node_from_key(share_keys(share_id)[0]).name
+    return connection.client.get_node_from_key(share_keys(share_id).share).name
 
 
-@_available
+@guarded
 def put_chunk(share_id, owner_token, index, data, upload_idle):
     """Store chunk `index` (idempotent); return how many chunks are stored.
 
@@ -286,14 +318,14 @@ def put_chunk(share_id, owner_token, index, data, upload_idle):
     return int(rest[0])
 
 
-@_available
+@guarded
 def finalize(share_id, owner_token):
     """Open a fully uploaded share to claimants."""
     status, rest = _run("finalize", share_id, digest(owner_token))
     _raise_unless_ok(status, [int(i) for i in rest] if status == "incomplete" else rest)
 
 
-@_available
+@guarded
 def unlock(share_id, access, password, failures_max, failure_window):
     """Check the proofs (access token, password token or None); return the metadata blob.
 
@@ -302,10 +334,11 @@ def unlock(share_id, access, password, failures_max, failure_window):
     status, rest = _run("unlock", share_id, digest(access), digest(password), failures_max,
                         failure_window * 1000)
     _raise_unless_ok(status, rest)
-    return rest[0].decode()
+    (metadata,) = rest
+    return metadata.decode()
 
 
-@_available
+@guarded
 def claim(share_id, access, password, claim_idle, failures_max, failure_window):
     """Check the proofs and count one download; return the winner's `Claim`.
 
@@ -333,8 +366,9 @@ def claim(share_id, access, password, claim_idle, failures_max, failure_window):
                     ", ".join(type(r).__name__ if isinstance(r, Exception) else str(r)
                               for r in replies))
         raise StoreError("not_durable")
-    size, chunk_size, chunks, deadline = (int(v) for v in rest[:4])
-    return Claim(ticket, size, chunk_size, chunks, deadline, rest[4].decode())
+    size, chunk_size, chunks, deadline, metadata = rest
+    return Claim(ticket, int(size), int(chunk_size), int(chunks), int(deadline),
+                 metadata.decode())
 
 
 def _connection_durability():
@@ -350,7 +384,7 @@ def _run_then_wait(script, share_id, waits, *args):
     connection = _connection()
     script = connection.scripts[script]
     keys = share_keys(share_id)
-    node = connection.node_client(keys[0])
+    node = connection.node_client(keys.share)
     for _ in range(2):
         with node.pipeline(transaction=False) as pipe:
             pipe.evalsha(script.sha, len(keys), *keys, *args)
@@ -360,22 +394,21 @@ def _run_then_wait(script, share_id, waits, *args):
         if not isinstance(reply, redis.exceptions.NoScriptError):
             break
         node.script_load(script.script)  # the script did not run: run it again once loaded
-    if isinstance(reply, redis.exceptions.MovedError | redis.exceptions.AskError):
-        raise StorageUnavailable(f"{type(reply).__name__}: {reply}")  # slot moving: retry
     if isinstance(reply, Exception):
-        raise reply
+        raise translate(reply)  # a slot moving (MOVED, ASK) is StorageUnavailable: retry
     return reply[0].decode(), reply[1:], replies
 
 
-@_available
+@guarded
 def check_ticket(share_id, ticket, claim_idle):
     """Return (size, chunk_size, chunks) for a live claim whose content is still stored."""
     status, rest = _run("read_chunk", share_id, digest(ticket), claim_idle * 1000, -1)
     _raise_unless_ok(status, rest)
-    return int(rest[0]), int(rest[1]), int(rest[2])
+    size, chunk_size, chunks, _ = rest  # no chunk asked for
+    return int(size), int(chunk_size), int(chunks)
 
 
-@_available
+@guarded
 def read_chunk(share_id, ticket, index, claim_idle):
     """Return the bytes of chunk `index` for a live claim, keeping the claim alive."""
     status, rest = _run("read_chunk", share_id, digest(ticket), claim_idle * 1000, index)
@@ -388,7 +421,7 @@ def read_chunk(share_id, ticket, index, claim_idle):
     return data
 
 
-@_available
+@guarded
 def complete_fetch(share_id, ticket):
     """Mark a claim's fetch complete; return True when the ciphertext was deleted."""
     status, rest = _run("complete", share_id, digest(ticket))
@@ -396,29 +429,95 @@ def complete_fetch(share_id, ticket):
     return rest[0] == b"deleted"
 
 
-@_available
+@guarded
 def delete_share(share_id, owner_token):
     """Delete the share's content now, leaving a tombstone until its expiry."""
     status, rest = _run("delete", share_id, digest(owner_token))
     _raise_unless_ok(status, rest)
 
 
-@_available
+@guarded
 def share_fields(share_id):
     """Return the share hash as a str dict (empty when unknown or expired)."""
-    raw = client().hgetall(share_keys(share_id)[0])
+    raw = client().hgetall(share_keys(share_id).share)
     return {key.decode(): value.decode() for key, value in raw.items()}
 
 
-@_available
+def public_status(share_id):
+    """Return what anyone holding the link may read of a ready share; consumes nothing.
+
+    Refuses (StoreError) a share that is unknown or expired ("not_found"), still uploading
+    ("not_ready"), or consumed or deleted ("gone"). For a version 2 password share the metadata
+    blob is withheld (None): its GCM tag would let anyone holding the link test password
+    guesses offline. Version 1 shares keep answering as they always did.
+    """
+    fields = share_fields(share_id)
+    state = fields.get("state")
+    if not fields:
+        raise StoreError("not_found")
+    if state == "uploading":
+        raise StoreError("not_ready")
+    if state != "ready":
+        raise StoreError("gone", state)
+    version = int(fields["v"])
+    password = None
+    if "pw_salt" in fields:
+        password = {"salt": fields["pw_salt"], "iterations": int(fields["pw_iter"])}
+    hide_metadata = password is not None and version >= 2
+    return {
+        "version": version,
+        "state": state,
+        "size": int(fields["size"]),
+        "chunk_size": int(fields["chunk_size"]),
+        "chunks": int(fields["chunks"]),
+        "expires_ms": int(fields["expires"]),
+        "downloads": int(fields["downloads"]),
+        "downloads_left": int(fields["left"]),
+        "metadata": None if hide_metadata else fields["meta"],
+        "password": password,
+    }
+
+
+#: The owner view's times: its name -> the share hash's field (absent until it happens).
+OWNER_TIMES = {
+    "created_at": "created", "expires_at": "expires", "ready_at": "ready_at",
+    "first_claim_at": "first_claim", "last_claim_at": "last_claim",
+    "last_complete_at": "last_complete", "consumed_at": "consumed_at",
+    "deleted_at": "deleted_at",
+}
+
+
+def owner_view(share_id, owner_token):
+    """Return what the owner may see: counts, times (ms or None, named as in OWNER_TIMES), and
+    the stored chunk indexes while uploading (None after)."""
+    fields, received = owner_fields(share_id, owner_token)
+    return {
+        "state": fields["state"],
+        "size": int(fields["size"]),
+        "chunk_size": int(fields["chunk_size"]),
+        "chunks": int(fields["chunks"]),
+        "downloads": int(fields["downloads"]),
+        "downloads_left": int(fields["left"]),
+        "claims": int(fields.get("claims", 0)),
+        "completed_downloads": int(fields.get("completed", 0)),
+        "times_ms": {name: _ms(fields.get(field)) for name, field in OWNER_TIMES.items()},
+        "received_chunks": received if fields["state"] == "uploading" else None,
+    }
+
+
+def _ms(value):
+    return None if value in (None, "") else int(value)
+
+
+@guarded
 def owner_fields(share_id, owner_token):
     """Return the share hash and the stored chunk indexes, for its owner only."""
     keys = share_keys(share_id)
     # No MULTI: Redis refuses to queue commands in a transaction when over maxmemory, and this
     # read must work on a full server. A chunk landing in between is harmless to report.
     with client().pipeline(transaction=False) as pipe:
-        pipe.hgetall(keys[0])
-        pipe.hkeys(keys[1])
+        pipe.hgetall(keys.share)
+        pipe.hkeys(keys.data)
         raw, names = pipe.execute()
     indexes = [name[1:] for name in names if name.startswith(b"n")]  # 'n<i>' names chunk i
     fields = {key.decode(): value.decode() for key, value in raw.items()}
@@ -433,3 +532,45 @@ def _raise_unless_ok(status, rest):
     if status != "ok":
         detail = rest[0].decode() if rest and isinstance(rest[0], bytes) else rest or None
         raise StoreError(status, detail)
+
+
+#: States in which a share no longer holds ciphertext once its chunk hash is gone.
+RELEASED_STATES = (b"consumed", b"deleted")
+
+
+@guarded
+def released_shares(share_ids):
+    """Return those of `share_ids` (bytes) whose shares no longer hold ciphertext: expired,
+    abandoned while uploading, deleted, or consumed with the last fetch done or abandoned.
+
+    One round trip (a cluster pipeline splits it by node). When a node holding some of them is
+    down, they are asked one by one, and those that cannot answer count as holding their bytes.
+    """
+    def ask(share_id):
+        keys = share_keys(share_id.decode())
+        return keys.share, keys.data
+
+    try:
+        with client().pipeline(transaction=False) as pipe:
+            for share_id in share_ids:
+                share, data = ask(share_id)
+                pipe.hget(share, "state")
+                pipe.exists(data)
+            replies = pipe.execute()
+    except UNREACHABLE:
+        replies = []
+        for share_id in share_ids:
+            share, data = ask(share_id)
+            try:
+                replies += [client().hget(share, "state"), client().exists(data)]
+            except UNREACHABLE:
+                replies += [b"unknown", 1]
+    return [share_id for share_id, state, data in zip(share_ids, replies[::2], replies[1::2],
+                                                      strict=True)
+            if state is None or (state in RELEASED_STATES and not data)]
+
+
+@guarded
+def drop_share(share_id):
+    """Delete every key of a share at once (an empty share its quota refused)."""
+    client().unlink(*share_keys(share_id))

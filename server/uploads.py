@@ -48,26 +48,22 @@ def create():
     wanted = create_request(json_object(), config)
     chunk_size = config["CHUNK_SIZE"]
     chunks = -(-wanted["size"] // chunk_size)
-    fields = {
-        "v": wanted["version"],
-        "size": wanted["size"],
-        "chunk_size": chunk_size,
-        "chunks": chunks,
-        "downloads": wanted["downloads"],
-        "left": wanted["downloads"],
-        "verifier": store.digest_verifier(wanted["verifier"]),
-        "meta": wanted["metadata"],
-    }
-    if wanted["password"]:
-        fields["pw_salt"] = wanted["password"]["salt"]
-        fields["pw_iter"] = wanted["password"]["iterations"]
-        fields["pw_verifier"] = store.digest_verifier(wanted["password"]["verifier"])
+    share = store.NewShare(
+        version=wanted["version"],
+        size=wanted["size"],
+        chunk_size=chunk_size,
+        chunks=chunks,
+        downloads=wanted["downloads"],
+        verifier=wanted["verifier"],
+        metadata=wanted["metadata"],
+        password=wanted["password"],
+    )
     limits.check_upload_budget(wanted["size"])
     admission = quota.admit(wanted["size"], wanted["expires_in"])  # 429 quota_exceeded
     wanted["expires_in"] = admission.expires_in
     # The store draws the id first and checks room on the node that will hold it.
     new_id, owner_token, expires = store.create_share(
-        fields, wanted["expires_in"], config["UPLOAD_IDLE_SECONDS"],
+        share, wanted["expires_in"], config["UPLOAD_IDLE_SECONDS"],
         reserve=config["STORAGE_RESERVE_BYTES"],
     )
     admission.record(new_id, expires)
@@ -120,26 +116,10 @@ def finalize(sid):
 def owner_view(sid):
     """Show the sender whether and when the share was opened, and which chunks are stored."""
     sid = share_id(sid)
-    fields, received = store.owner_fields(sid, bearer_token(OWNER_TOKEN))
-    body = {
-        "id": sid,
-        "state": fields["state"],
-        "size": int(fields["size"]),
-        "chunk_size": int(fields["chunk_size"]),
-        "chunks": int(fields["chunks"]),
-        "downloads": int(fields["downloads"]),
-        "downloads_left": int(fields["left"]),
-        "claims": int(fields.get("claims", 0)),
-        "completed_downloads": int(fields.get("completed", 0)),
-    }
-    for name, field in (
-        ("created_at", "created"), ("expires_at", "expires"), ("ready_at", "ready_at"),
-        ("first_claim_at", "first_claim"), ("last_claim_at", "last_claim"),
-        ("last_complete_at", "last_complete"), ("consumed_at", "consumed_at"),
-        ("deleted_at", "deleted_at"),
-    ):
-        body[name] = iso_time(fields.get(field))
-    if fields["state"] == "uploading":
+    view = store.owner_view(sid, bearer_token(OWNER_TOKEN))
+    times, received = view.pop("times_ms"), view.pop("received_chunks")
+    body = {"id": sid, **view, **{name: iso_time(ms) for name, ms in times.items()}}
+    if received is not None:
         body["received_chunks"] = received
     return jsonify(body)
 

@@ -6,16 +6,14 @@ nothing may be skipped: a part that cannot start fails the run instead.
 """
 
 import os
-from pathlib import Path
 
 import pytest
 import redis
 
 from server import create_app
+from tests.cluster import LocalCluster
 from tests.processes import RedisProcess
-
-ROOT = Path(__file__).resolve().parent.parent
-IN_CI = os.environ.get("CI", "").lower() == "true"
+from tests.support import TEST_CONFIG, missing_part
 
 pytest_plugins = ["tests.sharing"]
 
@@ -24,13 +22,6 @@ pytest_plugins = ["tests.sharing"]
 # names a level. tests/test_durability.py and tests/test_failover.py test the levels, and
 # tests/test_embedded_redis.py the default.
 os.environ.setdefault("CLAIM_DURABILITY", "none")
-
-
-def missing_part(reason):
-    """Fail in CI, skip elsewhere: a missing part must never pass silently in CI."""
-    if IN_CI:
-        pytest.fail(f"CI=true and a required part is missing: {reason}")
-    pytest.skip(reason)
 
 
 @pytest.fixture(scope="session")
@@ -44,6 +35,18 @@ def redis_server(tmp_path_factory):
     server.stop()
 
 
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    """A three-primary Redis Cluster without replicas, one per test module that asks for it
+    (tests/test_cluster.py builds its own, tests/test_failover.py a replicated one)."""
+    try:
+        local = LocalCluster(tmp_path_factory.mktemp("cluster"), 3).start()
+    except (RuntimeError, OSError) as error:
+        missing_part(f"cannot start a Redis Cluster: {error}")
+    yield local
+    local.stop()
+
+
 @pytest.fixture
 def redis_client(redis_server):
     """A redis-py client on the test server, emptied before each test."""
@@ -51,18 +54,6 @@ def redis_client(redis_server):
     client.flushall()
     yield client
     client.close()
-
-
-TEST_CONFIG = {
-    "CHUNK_SIZE": 64 * 1024,
-    "MAX_SHARE_BYTES": 8 * 1024 * 1024,
-    "MAX_DOWNLOADS": 10,
-    "CLAIM_IDLE_SECONDS": 30,
-    "PROOF_FAILURES_MAX": 5,
-    "PROOF_FAILURE_WINDOW": 60,
-    # Every test client shares one address; tests/test_limits.py turns the limits on itself.
-    "RATE_LIMITS_ENABLED": 0,
-}
 
 
 @pytest.fixture

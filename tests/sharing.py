@@ -177,18 +177,16 @@ def plant_v1_share(app, sharing, size=1000, downloads=1, password=None, expires_
     ciphertext = os.urandom(size)
     auth_token = random_token()
     chunk_size = app.config["CHUNK_SIZE"]
-    fields = {
-        "v": 1, "size": size, "chunk_size": chunk_size, "chunks": -(-size // chunk_size),
-        "downloads": downloads, "left": downloads,
-        "verifier": store.digest_verifier(verifier_of(auth_token)),
-        "meta": b64u(os.urandom(12 + 16 + 128)),
-    }
-    if password:
-        fields["pw_salt"], fields["pw_iter"] = password["salt"], password["iterations"]
+    declared = store.NewShare(
+        version=1, size=size, chunk_size=chunk_size, chunks=-(-size // chunk_size),
+        downloads=downloads, verifier=verifier_of(auth_token),
+        metadata=b64u(os.urandom(12 + 16 + 128)),
+        password=password and {"salt": password["salt"], "iterations": password["iterations"]},
+    )
     with app.app_context():
         share_id, owner_token, _ = store.create_share(
-            fields, expires_in, app.config["UPLOAD_IDLE_SECONDS"])
-    share = Share(share_id, owner_token, auth_token, ciphertext, chunk_size, fields["meta"],
+            declared, expires_in, app.config["UPLOAD_IDLE_SECONDS"])
+    share = Share(share_id, owner_token, auth_token, ciphertext, chunk_size, declared.metadata,
                   password=password)
     return sharing.upload(share)
 

@@ -5,6 +5,7 @@ REDIS_CLUSTER_NODES; the exactly-once storm goes through two gunicorn instances 
 workers each, all on the same cluster. With CI=true a cluster that cannot start fails the run.
 """
 
+import dataclasses
 import json
 import os
 import threading
@@ -16,9 +17,9 @@ import redis
 from server import create_app, store
 from server.config import ConfigError, load_config
 from tests.cluster import LocalCluster, free_port_pair
-from tests.conftest import TEST_CONFIG, missing_part
 from tests.processes import GunicornProcess
 from tests.sharing import Sharing, b64u
+from tests.support import TEST_CONFIG, missing_part
 from tests.test_concurrency import deleted_soon, make_share, request, status_counts
 from tests.test_faults import wait_for
 
@@ -219,7 +220,8 @@ def test_health_and_metrics_see_the_cluster(client):
 
 def test_room_is_checked_on_the_node_that_will_hold_the_share(app, cluster):
     full = cluster.nodes[1]
-    fields = {"size": 1_000_000, "chunk_size": 65536, "chunks": 16}
+    fields = store.NewShare(version=2, size=1_000_000, chunk_size=65536, chunks=16, downloads=1,
+                            verifier="AAAA", metadata="")
     with full.client() as client:
         client.config_set("maxmemory", int(client.info("memory")["used_memory"]) + 500_000)
     try:
@@ -245,7 +247,8 @@ def test_room_is_checked_on_the_node_that_will_hold_the_share(app, cluster):
 
 
 def test_a_share_no_primary_has_room_for_is_refused(app, cluster):
-    fields = {"size": 1_000_000, "chunk_size": 65536, "chunks": 16}
+    fields = store.NewShare(version=2, size=1_000_000, chunk_size=65536, chunks=16, downloads=1,
+                            verifier="AAAA", metadata="")
     try:
         for node in cluster.nodes:
             with node.client() as client:
@@ -253,7 +256,8 @@ def test_a_share_no_primary_has_room_for_is_refused(app, cluster):
         with app.app_context(), pytest.raises(store.StoreError, match="storage_full"):
             store.create_share(fields, 60, 60, reserve=0)
         with app.app_context():
-            assert store.create_share({**fields, "size": 1000}, 60, 60, reserve=0)
+            assert store.create_share(dataclasses.replace(fields, size=1000), 60, 60,
+                                      reserve=0)
     finally:
         for node in cluster.nodes:
             with node.client() as client:

@@ -12,10 +12,10 @@ import pytest
 from server import create_app
 from server.config import ConfigError
 from server.durability import Durability
-from tests.conftest import TEST_CONFIG
 from tests.processes import RedisProcess, valkey_binary
 from tests.replication import ReplicatedPair
 from tests.sharing import Sharing
+from tests.support import TEST_CONFIG
 
 SYSTEM_REDIS = shutil.which("redis-server")
 

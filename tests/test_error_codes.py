@@ -12,9 +12,9 @@ import pytest
 
 from server import create_app, store
 from server.errors import CODES, REFUSALS
-from tests.conftest import ROOT
 from tests.processes import free_port
 from tests.sharing import Sharing, b64u, bearer, random_token
+from tests.support import ROOT
 
 CREATE = {"version": 2, "size": 1000, "verifier": b64u(b"v" * 32), "metadata": b64u(b"m" * 64)}
 

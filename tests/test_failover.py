@@ -16,10 +16,10 @@ import pytest
 
 from server import create_app
 from tests.cluster import LocalCluster
-from tests.conftest import TEST_CONFIG
 from tests.processes import valkey_binary
 from tests.replication import ReplicatedPair
 from tests.sharing import Sharing
+from tests.support import TEST_CONFIG
 
 ROUNDS = 20
 ROUNDS_EXPECTED_TO_LOSE = 4

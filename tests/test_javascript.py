@@ -7,8 +7,8 @@ with Node's WebCrypto. With CI=true a missing Node fails the run instead of skip
 import shutil
 import subprocess
 
-from tests.conftest import missing_part
 from tests.processes import ROOT
+from tests.support import missing_part
 
 MIN_NODE_MAJOR = 20
 

@@ -13,8 +13,6 @@ import pytest
 
 from server import create_app
 from server.config import ConfigError, load_config
-from tests.cluster import LocalCluster
-from tests.conftest import missing_part
 from tests.processes import GunicornProcess, free_port
 from tests.sharing import Sharing, b64u, bearer
 
@@ -270,16 +268,6 @@ def test_a_full_server_refuses_new_data_and_keeps_every_stored_share(limited, re
 
 
 # --- On a Redis Cluster -------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def cluster(tmp_path_factory):
-    try:
-        local = LocalCluster(tmp_path_factory.mktemp("cluster"), 3).start()
-    except (RuntimeError, OSError) as error:
-        missing_part(f"cannot start a Redis Cluster: {error}")
-    yield local
-    local.stop()
 
 
 def test_limits_and_budget_work_on_a_cluster_and_start_without_it(cluster, app_config):

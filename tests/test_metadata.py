@@ -193,3 +193,19 @@ def test_complete_metadata_sets_size_and_defaults_the_type(given, expected_type)
     completed = complete_metadata(given, 42)
     assert completed["size"] == 42 and completed["type"] == expected_type
     assert check_metadata(completed) is completed
+
+
+def test_a_server_limit_above_the_default_admits_a_longer_blob():
+    metadata = {**FILE, "name": "x" * 8000}
+    with pytest.raises(ValueError, match="too large"):
+        encrypt_metadata(metadata, KEY)
+    blob = encrypt_metadata(metadata, KEY, max_chars=16384)
+    assert MAX_METADATA_CHARS < len(blob) <= 16384
+    with pytest.raises(ProtocolError, match="longer than 8192"):
+        decrypt_metadata(blob, KEY)
+    assert decrypt_metadata(blob, KEY, max_chars=16384) == metadata
+
+
+def test_a_server_limit_below_the_default_refuses_early():
+    with pytest.raises(ValueError, match="> 1024 characters"):
+        encrypt_metadata({**FILE, "name": "x" * 1000}, KEY, max_chars=1024)

@@ -21,8 +21,8 @@ import time
 import pytest
 
 from server import create_app
-from tests.conftest import TEST_CONFIG
 from tests.sharing import Sharing, b64u, bearer, proof_headers, random_token
+from tests.support import TEST_CONFIG
 
 FAILURES_MAX = TEST_CONFIG["PROOF_FAILURES_MAX"]
 

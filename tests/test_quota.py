@@ -10,8 +10,6 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from server import create_app
-from tests.cluster import LocalCluster
-from tests.conftest import missing_part
 from tests.processes import free_port
 from tests.sharing import Share, Sharing, b64u
 
@@ -259,16 +257,6 @@ def test_large_shares_get_a_shorter_maximum_expiry(build, size, asked, got):
 
 
 # --- Redis Cluster -----------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def cluster(tmp_path_factory):
-    try:
-        local = LocalCluster(tmp_path_factory.mktemp("cluster"), 3).start()
-    except (RuntimeError, OSError) as error:
-        missing_part(f"cannot start a Redis Cluster: {error}")
-    yield local
-    local.stop()
 
 
 def test_quota_on_a_cluster_counts_shares_on_every_node(cluster, app_config):

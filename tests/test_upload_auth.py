@@ -13,8 +13,8 @@ import pytest
 from server import create_app
 from server.config import ConfigError, load_config
 from server.upload_tokens import main as new_token
-from tests.conftest import ROOT
 from tests.sharing import Share, Sharing, b64u, bearer
+from tests.support import ROOT
 from tests.test_quota import share_body
 
 ALICE_TOKEN = "alice-token-" + "a" * 31

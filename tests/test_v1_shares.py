@@ -8,8 +8,8 @@ always did.
 
 import pytest
 
-from tests.conftest import TEST_CONFIG
 from tests.sharing import b64u, plant_v1_share, random_token
+from tests.support import TEST_CONFIG
 
 PASSWORD = {"salt": b64u(b"s" * 16), "iterations": 600_000}
 FAILURES_MAX = TEST_CONFIG["PROOF_FAILURES_MAX"]

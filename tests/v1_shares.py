@@ -25,18 +25,16 @@ def plant_v1(app, api, plaintext, password=None, downloads=1):
     body = encryptor.update(plaintext) + encryptor.finalize()
     metadata = {**V1_METADATA, "size": len(plaintext)}
     chunk_size = app.config["CHUNK_SIZE"]
-    fields = {
-        "v": 1, "size": len(body), "chunk_size": chunk_size,
-        "chunks": -(-len(body) // chunk_size), "downloads": downloads, "left": downloads,
-        "verifier": store.digest_verifier(b64u_encode(keys.access_verifier)),
-        "meta": encrypt_metadata(metadata, keys.metadata_key),
-    }
-    if params:
-        fields["pw_salt"], fields["pw_iter"] = b64u_encode(params.salt), params.iterations
+    declared = store.NewShare(
+        version=1, size=len(body), chunk_size=chunk_size, chunks=-(-len(body) // chunk_size),
+        downloads=downloads, verifier=b64u_encode(keys.access_verifier),
+        metadata=encrypt_metadata(metadata, keys.metadata_key),
+        password=params and {"salt": b64u_encode(params.salt), "iterations": params.iterations},
+    )
     with app.app_context():
         share_id, owner_token, _ = store.create_share(
-            fields, 3600, app.config["UPLOAD_IDLE_SECONDS"])
-    for index in range(fields["chunks"]):
+            declared, 3600, app.config["UPLOAD_IDLE_SECONDS"])
+    for index in range(declared.chunks):
         api.put_chunk(share_id, owner_token, index,
                       body[index * chunk_size:(index + 1) * chunk_size])
     api.finalize(share_id, owner_token)

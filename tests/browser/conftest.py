@@ -15,9 +15,9 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from tests.conftest import missing_part
 from tests.processes import GunicornProcess
 from tests.recording import RecordingProxy
+from tests.support import missing_part
 
 CHUNK_SIZE = 256 * 1024  # small, so that a file of a few hundred KiB takes several chunks
 PROOF_FAILURES_MAX = 3  # few, so that a test reaches the lock in a few wrong passwords

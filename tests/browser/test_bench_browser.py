@@ -9,7 +9,7 @@ import re
 
 from bench import bench_browser
 from bench.bare_chromium import DevToolsError
-from tests.conftest import missing_part
+from tests.support import missing_part
 
 ROWS = ("raw crypto.subtle AES-GCM, 64 KiB calls", "raw fetch PUT", "raw fetch GET",
         "raw service worker save", "encrypt and upload", "download and decrypt")
