@@ -24,7 +24,7 @@ from tests.browser.actions import (
     set_options,
 )
 from tests.browser.conftest import CHUNK_SIZE
-from tests.conftest import missing_part
+from tests.support import missing_part
 from tests.sharing import b64u
 
 
