@@ -31,7 +31,11 @@ OVERFLOW = """() => {
     if (box.width <= 1 || box.height <= 1) continue;  // hidden, or visually-hidden text
     const style = getComputedStyle(element);
     if (style.visibility === 'hidden' || style.display === 'none') continue;
-    if (box.right > width + 0.5 || box.left < -0.5) {
+    // Text spilling out of its own box (a button label that does not wrap) counts too; form
+    // fields scroll their value by design, and an ellipsis is a deliberate cut.
+    const spills = style.overflowX === 'visible' && !/^(INPUT|TEXTAREA|SELECT)$/.test(element.tagName)
+      && element.scrollWidth > element.clientWidth + 1 && element.clientWidth > 0;
+    if (box.right > width + 0.5 || box.left < -0.5 || spills) {
       wide.push(`${element.tagName.toLowerCase()}#${element.id}.${element.className}`
         + ` [${Math.round(box.left)}, ${Math.round(box.right)}]`);
     }
