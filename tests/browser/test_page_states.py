@@ -52,6 +52,8 @@ def test_delete_asks_first_and_then_leaves_nothing_usable(open_page, live_server
     sender.click("#confirm-ok")
     expect(sender.locator("#result h1")).to_have_text("Share deleted")
     expect(sender.locator("#owner-status")).to_have_text("Deleted")
+    expect(sender.locator("#result-icon")).to_be_hidden()  # no tick for a deleted share
+    expect(sender.locator("#result-icon-deleted")).to_be_visible()
     for gone in ("#share-link", "#copy-link", "#qr", "#delete-share", "#result-expiry"):
         expect(sender.locator(gone)).to_be_hidden()
     expect(sender.locator("#result")).not_to_contain_text("Whoever opens")

@@ -35,6 +35,11 @@ export function createResultView({ onStatus = () => {} } = {}) {
   };
   const state = { current: null, timer: 0 };
 
+  /** Show one of the two state icons (SVG elements have no `hidden` property: the attribute). */
+  function showIcon(icon) {
+    for (const other of [page.icon, page.deletedIcon]) other.toggleAttribute('hidden', other !== icon);
+  }
+
   wireCopyButton(page.copy, () => page.link.value, page.link);
   page.link.addEventListener('focus', () => page.link.select());
   // The system's share sheet (Web Share API), where the browser has one: phones, some desktops.
@@ -53,8 +58,7 @@ export function createResultView({ onStatus = () => {} } = {}) {
     page.live.hidden = false;
     page.qr.hidden = false;
     page.title.textContent = t('result.title');
-    page.icon.hidden = false;
-    page.deletedIcon.hidden = true;
+    showIcon(page.icon);
     page.link.value = share.link;
     page.what.textContent = share.content.label;
     page.qr.querySelector('svg')?.remove();
@@ -123,8 +127,7 @@ export function createResultView({ onStatus = () => {} } = {}) {
     page.expiryFact.hidden = true;
     page.link.value = '';
     page.title.textContent = t('result.deleted-title');
-    page.icon.hidden = true;
-    page.deletedIcon.hidden = false;
+    showIcon(page.deletedIcon);
     page.hint.textContent = t('result.deleted-text');
     setStatus(page.status, 'gone', t('owner.deleted'));
     page.deleteButton.hidden = true;
