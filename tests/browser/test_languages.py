@@ -33,7 +33,8 @@ OVERFLOW = """() => {
     if (style.visibility === 'hidden' || style.display === 'none') continue;
     // Text spilling out of its own box (a button label that does not wrap) counts too; form
     // fields scroll their value by design, and an ellipsis is a deliberate cut.
-    const spills = style.overflowX === 'visible' && !/^(INPUT|TEXTAREA|SELECT)$/.test(element.tagName)
+    const field = /^(INPUT|TEXTAREA|SELECT)$/.test(element.tagName);
+    const spills = style.overflowX === 'visible' && !field
       && element.scrollWidth > element.clientWidth + 1 && element.clientWidth > 0;
     if (box.right > width + 0.5 || box.left < -0.5 || spills) {
       wide.push(`${element.tagName.toLowerCase()}#${element.id}.${element.className}`
