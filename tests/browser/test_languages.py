@@ -107,10 +107,15 @@ def test_the_switcher_changes_the_language_and_remembers_it(open_page, watch):
     choice = "ar" if "ar" in SHIPPED else "fr"
     page = open_page("/", locale="de", **PHONE)
     expect_language(page, "de")
+    expect(page.locator("#expiry option")).not_to_have_count(0)
+    page.click("#tab-note")
+    german_expiry = page.locator("#expiry option:checked").inner_text()
     page.select_option("#language-select", choice)
     expect_language(page, choice)
-    expect(page.locator("#intro-title")).to_have_text(words(choice)["send.heading.files"])
+    # The templates' words and the ones the form wrote itself (heading of the open tab, expiry).
+    expect(page.locator("#intro-title")).to_have_text(words(choice)["send.heading.note"])
     expect(page.locator(".header-badge")).to_have_text(words(choice)["base.badge"])
+    expect(page.locator("#expiry option:checked")).not_to_have_text(german_expiry)
     expect_fits(page, f"switched to {choice}")
 
     # Remembered in this browser: it wins over Accept-Language (still German) on every page.

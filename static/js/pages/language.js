@@ -56,8 +56,9 @@ export async function loadLanguage() {
   select?.addEventListener('change', async () => {
     const option = select.selectedOptions[0];
     remember(option.value);
+    // The templates' words switch at once, and the composer redraws its own on this event;
+    // other words a view has written (a status line, the recent list) follow at its next update.
     await apply(optionSource(option));
-    // Words already set by a view follow at its next update; tell the views to redraw now.
     document.dispatchEvent(new CustomEvent('languagechange', { detail: option.value }));
   });
 }
