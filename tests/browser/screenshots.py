@@ -120,7 +120,7 @@ def shoot(browser, base_url, out, suffix, options):
     expect(offer.locator("#offer")).to_be_visible()
     snap(offer, "12-receive-offer-file")
     snap(open_page("/s/nope"), "13-error-404")
-    snap(open_page(f"/s/{'A' * 22}#{'B' * 43}"), "14-receive-not-found")
+    snap(open_page(f"/s/{'A' * 22}#{'A' * 22}"), "14-receive-not-found")
 
     single.click("#delete-share")
     expect(single.locator("#confirm-dialog")).to_be_visible()
