@@ -158,13 +158,24 @@ def _render(status, code, message, headers=None, **extra):
     if _wants_json():
         response = error_response(status, code, message, **extra)
     else:
-        title = HTTP_STATUS_CODES.get(status, "Error")
+        # The page's words come from the negotiated catalogue (error.html); the API's English
+        # message is only for JSON clients.
         response = current_app.make_response(
-            (render_template("error.html", status=status, title=title, message=message), status)
+            (render_template("error.html", status=status, kind=_page_kind(status)), status)
         )
+        response.vary.add("Accept-Language")
     for name, value in (headers or {}).items():
         response.headers[name] = value
     return response
+
+
+def _page_kind(status):
+    """Name the error page's wording (errorpage.<kind>.* in the catalogues) for `status`."""
+    if status == 404:
+        return "not-found"
+    if status == 429:
+        return "rate-limited"
+    return "server" if status >= 500 else "client"
 
 
 def _http_error(error):

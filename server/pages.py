@@ -16,6 +16,7 @@ from pathlib import Path
 
 from flask import Blueprint, current_app, render_template, send_from_directory
 
+from . import languages
 from .errors import refuse
 
 bp = Blueprint("pages", __name__)
@@ -39,7 +40,7 @@ IMPORT = re.compile(
 @bp.get("/")
 def send():
     """Show the sender's page: drop files or write a note, encrypt, upload, get a link."""
-    return render_template("send.html", entry="js/pages/send.js")
+    return localized(render_template("send.html", entry="js/pages/send.js"))
 
 
 @bp.get("/s/<sid>")
@@ -47,7 +48,14 @@ def receive(sid):
     """Show the recipient's page; its script reads the status, so nothing is consumed here."""
     if not SHARE_ID.fullmatch(sid):
         refuse(404, "not_found", "This is not a share link: check that it was copied whole.")
-    return render_template("receive.html", entry="js/pages/receive.js")
+    return localized(render_template("receive.html", entry="js/pages/receive.js"))
+
+
+def localized(body):
+    """Answer a page whose words depend on Accept-Language, so caches keep one per language."""
+    response = current_app.make_response(body)
+    response.vary.add("Accept-Language")
+    return response
 
 
 @bp.get("/sw.js")
@@ -76,8 +84,8 @@ def manifest():
 
 @bp.app_context_processor
 def asset_helpers():
-    """Give templates `sri(path)` and `modules(entry)` for files under the static folder."""
-    return {"sri": sri, "modules": modules}
+    """Give templates `sri(path)`, `modules(entry)` and the page's language (languages.py)."""
+    return {"sri": sri, "modules": modules, **languages.template_helpers()}
 
 
 class Assets:

@@ -1,17 +1,23 @@
 // Words and numbers for people: sizes, speeds, durations and dates, in the page's language.
 //
 // Every word comes from the catalogue (i18n.js); numbers and dates from Intl in the catalogue's
-// locale. A number and its unit are joined by a no-break space in the catalogue, so "2.2 GB"
-// never wraps between the two on a narrow screen.
+// locale. A number and its unit are joined by a no-break space, so "2.2 GB" never wraps between
+// the two on a narrow screen: the catalogues write one, and unbreakable() makes sure of it for
+// a catalogue that does not.
 
 import { currentLocale, t } from './i18n.js';
 
 const UNITS = ['size.kb', 'size.mb', 'size.gb', 'size.tb'];
 
+/** Return `text` (a number and its unit, nothing else) with no space a line may break at. */
+function unbreakable(text) {
+  return text.replace(/ /g, '\u00a0');
+}
+
 /** Return a size such as "512 bytes", "1.4 MB" (powers of 1000, as file managers show them). */
 export function formatBytes(bytes) {
   if (!Number.isFinite(bytes) || bytes < 0) return '–';
-  if (bytes < 1000) return t('size.bytes', { count: bytes });
+  if (bytes < 1000) return unbreakable(t('size.bytes', { count: bytes }));
   let value = bytes / 1000;
   let unit = 0;
   while (value >= 1000 && unit < UNITS.length - 1) {
@@ -20,7 +26,7 @@ export function formatBytes(bytes) {
   }
   const digits = value < 10 ? 1 : 0;
   const number = value.toLocaleString(currentLocale(), { maximumFractionDigits: digits, minimumFractionDigits: digits });
-  return t(UNITS[unit], { value: number });
+  return unbreakable(t(UNITS[unit], { value: number }));
 }
 
 /** Return a transfer speed such as "12 MB/s". */

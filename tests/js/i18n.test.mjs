@@ -30,12 +30,19 @@ function usedKeys() {
   }
   for (const [, html] of filesUnder('server/templates/', '.html')) {
     for (const match of html.matchAll(/data-i18n="([\w.-]+)"/g)) keys.add(match[1]);
+    for (const match of html.matchAll(/\btr\('([\w.-]+)'\s*[,)]/g)) keys.add(match[1]); // filled by the server
     for (const match of html.matchAll(/data-i18n-attr="([^"]+)"/g)) {
       for (const pair of match[1].split(';')) keys.add(pair.split('=')[1].trim());
     }
   }
   // Keys built from a value: result.hint.<kind>, offer.kind.<kind>
   for (const kind of ['file', 'files', 'text']) keys.add(`result.hint.${kind}`).add(`offer.kind.${kind}`);
+  // The error page's words, errorpage.<kind>.*, with the kinds server/errors.py names.
+  const errors = readFileSync(new URL('server/errors.py', ROOT), 'utf8');
+  const kinds = errors.slice(errors.indexOf('def _page_kind')).split('\n\n\n')[0];
+  for (const match of kinds.matchAll(/"([a-z-]+)"/g)) {
+    keys.add(`errorpage.${match[1]}.title`).add(`errorpage.${match[1]}.text`);
+  }
   return keys;
 }
 

@@ -182,6 +182,19 @@ export function createComposer({ onChange = () => {}, onError, onClearError }) {
       if (config.upload_token_required) uploadToken.show();
       refresh();
     },
+    /** Write again, in the language now in use, the words this view wrote itself. */
+    retranslate() {
+      if (state.config) {
+        const chosen = page.expiry.value;
+        const menu = expiryMenu(state.config);
+        page.expiry.replaceChildren(...menu.choices.map(({ seconds, label }) => el('option', { value: seconds }, label)));
+        page.expiry.value = chosen;
+        page.maxSize.textContent = formatBytes(largestPlaintext(state.config));
+      }
+      renderFiles();
+      renderNote();
+      selectTab(state.mode);
+    },
     ready,
     /** Return {content, options}; throw UserError (with a field name) when something is missing. */
     read() {

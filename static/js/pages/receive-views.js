@@ -7,7 +7,7 @@
 import { $, el, showOnly, wireCopyButton, wirePasswordToggle } from '../dom.js';
 import { largestPlaintextIn } from '../crypto/ece.js';
 import { capitalize, formatBytes, formatDate, formatRelative } from '../format.js';
-import { t } from '../i18n.js';
+import { currentLocale, t } from '../i18n.js';
 import { displayName } from '../names.js';
 import { savedText } from '../offer.js';
 import { LARGE_IN_MEMORY } from '../save.js';
@@ -77,7 +77,7 @@ export function showPasswordStep(status, checkedByServer) {
   page.lockedSize.replaceChildren(t('password.size-up-to', { size: formatBytes(largestPlaintextIn(status.size)) }),
     el('span', { class: 'fact-sub' }, t('password.size-exact-later')));
   expiryFact(page.lockedExpiry, status.expires_at);
-  page.lockedLeft.textContent = status.downloads_left.toLocaleString();
+  page.lockedLeft.textContent = status.downloads_left.toLocaleString(currentLocale());
   page.passwordLead.textContent = t(checkedByServer ? 'password.lead-server' : 'password.lead-local');
   showPanel(page.passwordStep, t('password.title'));
   page.password.focus();
@@ -112,7 +112,7 @@ export function showOffer(offer, metadata, status, way) {
   page.offerSize.replaceChildren(formatBytes(size),
     offer.kind === 'files' ? el('span', { class: 'fact-sub' }, t('offer.files-zipped', { count: files.length })) : '');
   expiryFact(page.offerExpiry, status.expires_at);
-  page.offerLeft.replaceChildren(status.downloads_left.toLocaleString(), el('span', { class: 'fact-sub' },
+  page.offerLeft.replaceChildren(status.downloads_left.toLocaleString(currentLocale()), el('span', { class: 'fact-sub' },
     status.downloads_left === 1 ? t('offer.only-one') : t('offer.of-total', { count: status.downloads })));
   page.claimLabel.textContent = t(offer.kind === 'text' ? 'offer.show-note' : 'offer.download');
   page.offerHint.textContent = t(status.downloads_left === 1 ? 'offer.hint-last' : 'offer.hint');

@@ -40,6 +40,8 @@ const state = { config: null, upload: null };
 const composer = createComposer({ onError: showError, onClearError: hideError });
 const recent = createRecentShares({ onDeleted: (share) => result.deleted(share.id) });
 const result = createResultView({ onStatus: (id, view) => recent.update(id, view) });
+// The switcher (language.js) changed the language: the form's own words follow at once.
+document.addEventListener('languagechange', () => composer.retranslate());
 
 /** Show one of the main panels; the introduction belongs to the composer only. */
 function showPanel(panel) {
