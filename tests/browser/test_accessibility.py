@@ -24,8 +24,8 @@ from tests.browser.actions import (
     set_options,
 )
 from tests.browser.conftest import CHUNK_SIZE
-from tests.support import missing_part
 from tests.sharing import b64u
+from tests.support import missing_part
 
 
 @pytest.fixture(scope="session")
