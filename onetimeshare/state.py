@@ -33,7 +33,10 @@ class ShareState:
     def all(self) -> dict:
         """Return every share kept, by id, oldest first (expired ones included until a write)."""
         shares = self._read()
-        return dict(sorted(shares.items(), key=lambda item: str(item[1].get("created_at"))))
+        # The file is written with sorted keys and times to the second, so `seq` keeps the order
+        # of shares sent within one second.
+        return dict(sorted(shares.items(), key=lambda item: (str(item[1].get("created_at")),
+                                                             item[1].get("seq", 0))))
 
     def add(self, share_id: str, *, server: str, owner_token: str, expires_at: str,
             name: str | None = None, size: int | None = None):
@@ -42,6 +45,7 @@ class ShareState:
         entry = {"server": server, "owner_token": owner_token, "expires_at": expires_at,
                  "created_at": _now().isoformat(timespec="seconds"), "name": name, "size": size}
         with self._changing() as shares:
+            entry["seq"] = 1 + max((kept.get("seq", 0) for kept in shares.values()), default=0)
             shares[share_id] = entry
 
     def mark_deleted(self, share_id: str):
