@@ -9,6 +9,7 @@ from flask import Blueprint, current_app, jsonify, request
 
 from . import limits, metrics, quota, store, upload_auth
 from .errors import refuse
+from .request_body import read_body
 from .validation import (
     CREATE_VERSIONS,
     bearer_token,
@@ -136,14 +137,11 @@ def delete(sid):
 def _read_exactly(length):
     """Read a request body of `length` bytes, answering 400 if the client sends less.
 
-    Straight from the server's own body reader (gunicorn's `wsgi.input`, which never reads past
-    the declared length), not through Werkzeug's `request.stream`: its `read` preallocates the
-    whole declared length, and its `readinto` copies each piece once more. Gunicorn's reader
-    holds what has arrived, not what the client promised, so a client that declares a whole
-    chunk and trickles ten bytes holds a few KiB, not 4 MiB (docs/deployment.md, "Serving
-    model"); it reads the socket up to 1 MiB at a time, and hands the body over in one piece.
+    server/request_body.py reads it straight from the socket under gunicorn (one copy, a
+    buffer that grows with what has arrived), through `wsgi.input` elsewhere; never through
+    Werkzeug's `request.stream`, whose `read` preallocates the whole declared length.
     """
-    data = request.environ["wsgi.input"].read(length)
+    data = read_body(request.environ, length)
     if len(data) != length:
         refuse(400, "invalid_request", f"The body ended after {len(data)} of {length} bytes.")
     return data
