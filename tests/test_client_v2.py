@@ -15,7 +15,9 @@ from onetimeshare.api import ShareApi
 from onetimeshare.ece import RECORD_SIZE, padded_size
 from onetimeshare.keys import new_secret
 from onetimeshare.links import build_link
+from onetimeshare.metadata import MAX_METADATA_CHARS
 from onetimeshare.transfer import open_share, receive, send
+from server import create_app
 from tests.support import IN_PROCESS_URL
 from tests.v1_shares import plant_v1
 
@@ -139,3 +141,22 @@ def test_progress_counts_plaintext_bytes_both_ways(app):
     for steps in (up, down):
         assert steps == sorted(steps) and steps[-1] == size and len(steps) > 2
         assert all(0 <= step <= size for step in steps)
+
+
+@pytest.mark.parametrize("limit", [300, 20_000], ids=["lower", "higher"])
+def test_the_client_honours_the_servers_metadata_limit(app_config, redis_client, limit):
+    """The blob may be as long as the server's `max_metadata_chars`, and no longer: a name that
+    does not fit is refused before anything is sent, one that fits travels and opens."""
+    app = create_app({**app_config, "MAX_METADATA_CHARS": limit})
+    fits, too_long = "n" * (limit // 2 - 130), "n" * limit  # a blob is ~4/3 of its JSON
+    with ShareApi(IN_PROCESS_URL, transport=httpx.WSGITransport(app=app)) as api:
+        with pytest.raises(ValueError, match="metadata is too large"):
+            send(api, io.BytesIO(b"x"), 1, {"kind": "file", "name": too_long})
+        assert redis_client.dbsize() == 0, "nothing was created"
+        sent = send(api, io.BytesIO(b"x"), 1, {"kind": "file", "name": fits})
+        blob = api.status(sent.share_id)["metadata"]
+        assert limit // 2 < len(blob) <= limit
+        assert (len(blob) > MAX_METADATA_CHARS) == (limit > MAX_METADATA_CHARS)
+        info = open_share(api, sent.link)
+        assert info.metadata["name"] == fits
+        assert fetch(api, info) == b"x"
