@@ -30,7 +30,7 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 from devtools import processes
-from devtools.processes import RedisProcess, free_port, valkey_binary
+from devtools.processes import RedisProcess, free_port, stop, valkey_binary
 from tests.deployment_files import (
     BUILD_TOOLS,
     CADDYFILE,
@@ -327,12 +327,7 @@ def served(tmp_path_factory, base_python, built_venv):
         wait_until_ready(served)
         yield served
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process)
         redis_process.stop()
 
 
