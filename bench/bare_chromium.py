@@ -23,7 +23,7 @@ from pathlib import Path
 
 from websockets.sync.client import connect
 
-from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS
+from devtools.chromium import CHROMIUM, CHROMIUM_ARGS
 
 LISTENING = re.compile(r"DevTools listening on (ws://\S+)")
 

@@ -26,8 +26,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.bare_chromium import BareChromium  # noqa: E402
-from tests.browser.test_large_file import sha256_of, write_random_file  # noqa: E402
-from tests.processes import GunicornProcess, RedisProcess  # noqa: E402
+from devtools.files import sha256_of, write_random_file  # noqa: E402
+from devtools.processes import GunicornProcess, RedisProcess  # noqa: E402
 
 MIB = 1024 * 1024
 BASELINES = (Path(__file__).parent / "browser_baselines.js").read_text()

@@ -67,7 +67,7 @@ def claim_round(base_url, share, count):
     """Send `count` simultaneous claims for `share`; return [(seconds, status)]."""
     address = urlsplit(base_url)
     path = f"{h.API}/shares/{share.id}/claim"
-    headers = {**h.bearer(share.auth_token), "Content-Length": "0"}
+    headers = {"Authorization": f"Bearer {share.auth_token}", "Content-Length": "0"}
 
     def prepare(_):
         connection = http.client.HTTPConnection(address.hostname, address.port, timeout=60)
@@ -202,7 +202,7 @@ def main():
             h.print_setup(redis_srv.url, args)
             results["none"] = measure(args, redis_srv, h.server_env(args))
     else:
-        binary = args.redis_binary or h.processes.valkey_binary()
+        binary = args.redis_binary or h.valkey_binary()
         for level in args.durability.split(","):
             with durable_redis(level, binary) as redis_srv:
                 if not results:

@@ -40,6 +40,7 @@ from raw import RespClient, loopback_copy, memcpy
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from devtools.processes import stop  # noqa: E402
 from onetimeshare.api import ShareApi  # noqa: E402
 from onetimeshare.encoding import b64u_encode  # noqa: E402
 
@@ -83,11 +84,7 @@ def default_server(extra_env=None):
         time.sleep(1)  # every worker booted
         yield url, data_dir, psutil.Process(process.pid)
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop(process)
         log.close()
         shutil.rmtree(data_dir, ignore_errors=True)
 

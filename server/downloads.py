@@ -49,41 +49,42 @@ def _proofs():
     return bearer_token("access token derived from the link's secret"), password_proof()
 
 
-@bp.post("/shares/<sid>/unlock")
-def unlock(sid):
-    """Hand out the metadata blob against valid proofs; consumes nothing."""
+def _decide_with_proofs(sid, decide, counter, success, *settings):
+    """Run the store decision `decide` on the request's proofs; count its outcome in `counter`.
+
+    `decide` takes the share id, the proofs, the `settings` named here, then the proof-failure
+    limits: the one shape unlock and claim share (validated id first, then the proofs).
+    """
     sid = share_id(sid)
     access, password = _proofs()
     config = current_app.config
+    values = [config[name] for name in (*settings, "PROOF_FAILURES_MAX", "PROOF_FAILURE_WINDOW")]
     try:
-        metadata = store.unlock(sid, access, password, config["PROOF_FAILURES_MAX"],
-                                config["PROOF_FAILURE_WINDOW"])
+        outcome = decide(sid, access, password, *values)
     except StoreError as refusal:
-        metrics.UNLOCKS.labels(refusal.kind).inc()
+        counter.labels(refusal.kind).inc()
         raise
-    metrics.UNLOCKS.labels("ok").inc()
+    counter.labels(success).inc()
+    return outcome
+
+
+@bp.post("/shares/<sid>/unlock")
+def unlock(sid):
+    """Hand out the metadata blob against valid proofs; consumes nothing."""
+    metadata = _decide_with_proofs(sid, store.unlock, metrics.UNLOCKS, "ok")
     return jsonify(metadata=metadata)
 
 
 @bp.post("/shares/<sid>/claim")
 def claim(sid):
     """Count one download for a claimant that proves it holds the key; losers get 410."""
-    sid = share_id(sid)
-    access, password = _proofs()
-    config = current_app.config
-    try:
-        won = store.claim(sid, access, password, config["CLAIM_IDLE_SECONDS"],
-                          config["PROOF_FAILURES_MAX"], config["PROOF_FAILURE_WINDOW"])
-    except StoreError as refusal:
-        metrics.CLAIMS.labels(refusal.kind).inc()
-        raise
-    metrics.CLAIMS.labels("won").inc()
+    won = _decide_with_proofs(sid, store.claim, metrics.CLAIMS, "won", "CLAIM_IDLE_SECONDS")
     return jsonify(
         ticket=won.ticket,
         size=won.size,
         chunk_size=won.chunk_size,
         chunks=won.chunks,
-        claim_idle_seconds=config["CLAIM_IDLE_SECONDS"],
+        claim_idle_seconds=current_app.config["CLAIM_IDLE_SECONDS"],
         claim_expires_at=iso_time(won.idle_deadline_ms),
         metadata=won.metadata,
     )

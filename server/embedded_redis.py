@@ -46,14 +46,23 @@ def url_for(data_dir):
     return f"unix://{Path(data_dir).resolve() / SOCKET_NAME}"
 
 
-def ensure_running(data_dir, maxmemory=0):
-    """Start the embedded server unless one already answers; return its URL."""
-    return _ensure(data_dir, maxmemory)[0]
-
-
 def start(data_dir, maxmemory=0):
-    """Start (or join) the embedded server; return (url, process or None if joined)."""
-    return _ensure(data_dir, maxmemory)
+    """Start the embedded server unless one already answers; return (url, process).
+
+    `process` is None when another process (gunicorn's master, an earlier app) started it: only
+    the starter stops it.
+    """
+    directory = Path(data_dir).resolve()
+    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    url = url_for(directory)
+    with open(directory / "redis.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if _state(url) != "down":
+            _wait_until_ready(url, None)
+            return url, None
+        process = _spawn(directory, maxmemory)
+        _wait_until_ready(url, process)
+        return url, process
 
 
 def stop(process):
@@ -66,20 +75,6 @@ def stop(process):
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
-
-
-def _ensure(data_dir, maxmemory):
-    directory = Path(data_dir).resolve()
-    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-    url = url_for(directory)
-    with open(directory / "redis.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if _state(url) != "down":
-            _wait_until_ready(url, None)
-            return url, None
-        process = _spawn(directory, maxmemory)
-        _wait_until_ready(url, process)
-        return url, process
 
 
 def _spawn(directory, maxmemory):

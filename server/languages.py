@@ -81,13 +81,22 @@ class Languages:
         return message
 
 
+def static_table(key, build):
+    """Return the current app's `build(static_folder)`, built on first use and kept per app.
+
+    For tables read from the shipped static files (the catalogues here, the asset hashes in
+    `server/pages.py`): read once, never at import time, and never shared between apps.
+    """
+    app = current_app._get_current_object()
+    table = app.extensions.get(key)
+    if table is None:
+        table = app.extensions.setdefault(key, build(app.static_folder))
+    return table
+
+
 def languages():
     """Return the app's language table, reading the index on first use."""
-    app = current_app._get_current_object()
-    table = app.extensions.get(KEY)
-    if table is None:
-        table = app.extensions.setdefault(KEY, Languages(app.static_folder))
-    return table
+    return static_table(KEY, Languages)
 
 
 def current():

@@ -142,11 +142,7 @@ class Assets:
 
 def assets():
     """Return the app's asset table, creating it on first use."""
-    app = current_app._get_current_object()
-    table = app.extensions.get(SRI_KEY)
-    if table is None:
-        table = app.extensions.setdefault(SRI_KEY, Assets(app.static_folder))
-    return table
+    return languages.static_table(SRI_KEY, Assets)
 
 
 def sri(name):

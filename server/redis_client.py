@@ -59,9 +59,9 @@ class Connection:
         self._lock = threading.Lock()
         self._client = self._scripts = None
         if not self.cluster:
-            url = config["REDIS_URL"] or embedded_redis.ensure_running(
+            url = config["REDIS_URL"] or embedded_redis.start(
                 config["DATA_DIR"], config["EMBEDDED_REDIS_MAXMEMORY"]
-            )
+            )[0]  # an app never stops it: whoever started it first (gunicorn's master) does
             self._register(redis.Redis.from_url(url, retry=SINGLE_RETRY, **CLIENT_OPTIONS))
 
     @property

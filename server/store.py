@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 
 EXTENSION_KEY = "onetimeshare.redis"
 DURABILITY_KEY = "onetimeshare.durability"
-SCRIPT_NAMES = ("create", "put_chunk", "finalize", "unlock", "claim", "read_chunk", "complete",
+SCRIPT_NAMES = ("create", "put_chunk", "finalize", "unlock", "claim", "check_claim", "complete",
                 "delete")
 ID_BYTES = 16
 TOKEN_BYTES = 32
@@ -402,20 +402,21 @@ def _run_then_wait(script, share_id, waits, *args):
 @guarded
 def check_ticket(share_id, ticket, claim_idle):
     """Return (size, chunk_size, chunks) for a live claim whose content is still stored."""
-    status, rest = _run("read_chunk", share_id, digest(ticket), claim_idle * 1000, -1)
+    status, rest = _run("check_claim", share_id, digest(ticket), claim_idle * 1000, -1)
     _raise_unless_ok(status, rest)
-    size, chunk_size, chunks, _ = rest  # no chunk asked for
+    size, chunk_size, chunks, _ = rest  # no chunk asked for, so no field
     return int(size), int(chunk_size), int(chunks)
 
 
 @guarded
 def read_chunk(share_id, ticket, index, claim_idle):
     """Return the bytes of chunk `index` for a live claim, keeping the claim alive."""
-    status, rest = _run("read_chunk", share_id, digest(ticket), claim_idle * 1000, index)
+    status, rest = _run("check_claim", share_id, digest(ticket), claim_idle * 1000, index)
     _raise_unless_ok(status, rest)
-    # The script names the chunk's field; the bytes are read outside Lua (see put_chunk).
-    # Fields of a ready share never change, and one deleted in between reads as missing.
-    data = client().hget(share_keys(share_id)[1], rest[3])
+    *_, field = rest  # size, chunk size, chunks, then the field that holds the chunk
+    # The bytes are read outside Lua (see put_chunk). Fields of a ready share never change, and
+    # one deleted in between reads as missing.
+    data = client().hget(share_keys(share_id)[1], field)
     if data is None:
         raise StoreError("gone", "purged")
     return data

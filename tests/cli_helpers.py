@@ -23,7 +23,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.processes import ROOT
+from devtools.processes import ROOT
 from tests.recording import RecordingProxy
 
 LINK = re.compile(r"^http://127\.0\.0\.1:\d+/s/[A-Za-z0-9_-]{22}#[A-Za-z0-9_-]{22}$")

@@ -18,7 +18,7 @@ from redis.backoff import NoBackoff
 from redis.cluster import ClusterNode, RedisCluster
 from redis.retry import Retry
 
-from tests.processes import RedisProcess
+from devtools.processes import RedisProcess
 
 SLOTS = 16384
 BUS_PORT_OFFSET = 10000  # redis-server 6.2 has no --cluster-port: its bus is always port + 10000

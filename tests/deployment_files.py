@@ -22,8 +22,8 @@ from docker.utils.build import exclude_paths
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-from tests import processes
-from tests.processes import RedisProcess
+from devtools import processes
+from devtools.processes import RedisProcess
 from tests.support import missing_part
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -117,7 +117,7 @@ def image_env():
 
 
 def suite_gunicorn_argv(monkeypatch):
-    """Return the argv tests.processes.GunicornProcess starts gunicorn with (not a copy of it)."""
+    """Return the argv GunicornProcess starts gunicorn with (not a copy of it)."""
 
     class Started(Exception):
         pass

@@ -14,7 +14,7 @@ import time
 
 import redis
 
-from tests.processes import RedisProcess, free_port
+from devtools.processes import RedisProcess, free_port
 
 SYNC_TIMEOUT_SECONDS = 20
 

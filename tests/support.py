@@ -22,6 +22,11 @@ TEST_CONFIG = {
 }
 
 
+#: The address the in-process client (`share_api`) talks to: httpx's WSGITransport hands every
+#: request to the app in this process, so no name is looked up and no socket is opened.
+IN_PROCESS_URL = "http://share.test"
+
+
 def missing_part(reason):
     """Fail in CI, skip elsewhere: a missing part must never pass silently in CI."""
     if IN_CI:

@@ -10,8 +10,8 @@ import time
 import pytest
 import redis
 
+from devtools.processes import GunicornProcess, RedisProcess
 from server import aof_purge
-from tests.processes import GunicornProcess, RedisProcess
 from tests.sharing import HttpClient, Sharing
 
 PERIOD = 3

@@ -10,8 +10,8 @@ from tests.support import ROOT
 
 DOC = (ROOT / "docs" / "architecture.md").read_text("utf-8")
 QUOTED = re.findall(r"`([^`]+)`", DOC)
-PATHS = sorted({name for name in QUOTED
-                if re.fullmatch(r"(server|onetimeshare|static|tests|docs)/[\w./-]*", name)})
+FOLDERS = "server|onetimeshare|static|tests|docs|devtools|bench"
+PATHS = sorted({name for name in QUOTED if re.fullmatch(rf"({FOLDERS})/[\w./-]*", name)})
 STORE_NAMES = sorted({name.split("(")[0] for name in QUOTED if name.startswith("store.")})
 
 

@@ -16,6 +16,7 @@ import zipfile
 import httpx
 import pytest
 
+from devtools.processes import GunicornProcess
 from onetimeshare.api import ShareApi
 from onetimeshare.cli_common import Exit
 from onetimeshare.cli_get import safe_name
@@ -23,7 +24,6 @@ from onetimeshare.ece import RECORD_SIZE, TAG_LENGTH
 from onetimeshare.links import parse_link
 from onetimeshare.zipper import Member, member_info, write_zip, zip_size
 from tests.cli_helpers import Cli, CuttingRelay, FakeServer, corrupt_first_chunk
-from tests.processes import GunicornProcess
 from tests.v1_shares import plant_v1
 
 CHUNK_SIZE = 256 * 1024

@@ -14,10 +14,10 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import redis
 
+from devtools.processes import GunicornProcess
 from server import create_app, store
 from server.config import ConfigError, load_config
 from tests.cluster import LocalCluster, free_port_pair
-from tests.processes import GunicornProcess
 from tests.sharing import Sharing, b64u
 from tests.support import TEST_CONFIG, missing_part
 from tests.test_concurrency import deleted_soon, make_share, request, status_counts

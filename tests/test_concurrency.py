@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.processes import GunicornProcess
+from devtools.processes import GunicornProcess
 from tests.sharing import b64u
 
 CLAIMANTS = 200

@@ -29,7 +29,8 @@ from packaging.markers import default_environment
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-from tests import processes
+from devtools import processes
+from devtools.processes import RedisProcess, free_port, stop, valkey_binary
 from tests.deployment_files import (
     BUILD_TOOLS,
     CADDYFILE,
@@ -66,7 +67,6 @@ from tests.deployment_files import (
     wait_for,
     wait_until_ready,
 )
-from tests.processes import RedisProcess, free_port, valkey_binary
 from tests.sharing import HttpClient, Sharing
 from tests.support import missing_part
 
@@ -327,12 +327,7 @@ def served(tmp_path_factory, base_python, built_venv):
         wait_until_ready(served)
         yield served
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process)
         redis_process.stop()
 
 

@@ -4,7 +4,7 @@ import http.client
 
 import pytest
 
-from tests.processes import GunicornProcess
+from devtools.processes import GunicornProcess
 from tests.sharing import b64u
 
 

@@ -9,10 +9,10 @@ import shutil
 
 import pytest
 
+from devtools.processes import RedisProcess, valkey_binary
 from server import create_app
 from server.config import ConfigError
 from server.durability import Durability
-from tests.processes import RedisProcess, valkey_binary
 from tests.replication import ReplicatedPair
 from tests.sharing import Sharing
 from tests.support import TEST_CONFIG

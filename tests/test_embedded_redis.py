@@ -11,8 +11,8 @@ import psutil
 import pytest
 import redis
 
+from devtools.processes import ROOT, free_port
 from server import embedded_redis
-from tests.processes import ROOT, free_port
 from tests.sharing import HttpClient, Sharing
 
 

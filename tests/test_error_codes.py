@@ -10,9 +10,9 @@ from dataclasses import dataclass
 
 import pytest
 
+from devtools.processes import free_port
 from server import create_app, store
 from server.errors import CODES, REFUSALS
-from tests.processes import free_port
 from tests.sharing import Sharing, b64u, bearer, random_token
 from tests.support import ROOT
 

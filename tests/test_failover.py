@@ -14,9 +14,9 @@ import time
 
 import pytest
 
+from devtools.processes import valkey_binary
 from server import create_app
 from tests.cluster import LocalCluster
-from tests.processes import valkey_binary
 from tests.replication import ReplicatedPair
 from tests.sharing import Sharing
 from tests.support import TEST_CONFIG

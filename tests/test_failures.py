@@ -3,8 +3,8 @@
 import pytest
 import redis
 
+from devtools.processes import RedisProcess
 from server import create_app, store
-from tests.processes import RedisProcess
 from tests.sharing import Sharing
 
 

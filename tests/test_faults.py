@@ -13,10 +13,10 @@ import httpx
 import psutil
 import pytest
 
+from devtools.processes import GunicornProcess, RedisProcess
 from onetimeshare.api import ShareApi
 from onetimeshare.errors import ServerUnavailable as Unavailable
 from onetimeshare.transfer import open_share, receive, send
-from tests.processes import GunicornProcess, RedisProcess
 from tests.sharing import HttpClient, Sharing
 
 MIB = 1024 * 1024

@@ -7,7 +7,7 @@ with Node's WebCrypto. With CI=true a missing Node fails the run instead of skip
 import shutil
 import subprocess
 
-from tests.processes import ROOT
+from devtools.processes import ROOT
 from tests.support import missing_part
 
 MIN_NODE_MAJOR = 20

@@ -11,9 +11,9 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 
+from devtools.processes import GunicornProcess, free_port
 from server import create_app
 from server.config import ConfigError, load_config
-from tests.processes import GunicornProcess, free_port
 from tests.sharing import Sharing, b64u, bearer
 
 SOME_ID = b64u(b"\1" * 16)

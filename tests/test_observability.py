@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from tests.processes import GunicornProcess
+from devtools.processes import GunicornProcess
 from tests.sharing import HttpClient, Sharing, b64u
 
 

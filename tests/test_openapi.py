@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import pytest
 from openapi_spec_validator import validate
 
+from devtools.processes import free_port
 from server import create_app
 from server.errors import CODES
 from tests.openapi_conformance import (
@@ -40,7 +41,6 @@ from tests.openapi_conformance import (
     schema_errors,
     share_url,
 )
-from tests.processes import free_port
 from tests.sharing import Share, Sharing, b64u, bearer
 
 

@@ -9,8 +9,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from devtools.processes import free_port
 from server import create_app
-from tests.processes import free_port
 from tests.sharing import Share, Sharing, b64u
 
 CHUNK = 64 * 1024

@@ -26,7 +26,7 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.specs.openapi.checks import ignored_auth, missing_required_header
 
-from tests.processes import ROOT, GunicornProcess
+from devtools.processes import ROOT, GunicornProcess
 
 DOCUMENT = ROOT / "server" / "openapi.json"
 CHUNK = 64 * 1024

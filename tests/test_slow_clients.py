@@ -16,9 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from server import serving
-from server.config import DEFAULTS, ConfigError, load_config
-from tests.slow_clients import (
+from devtools.slow_clients import (
     Trickler,
     attack_plan,
     claim,
@@ -31,6 +29,8 @@ from tests.slow_clients import (
     upload,
     wait_accepted,
 )
+from server import serving
+from server.config import DEFAULTS, ConfigError, load_config
 
 ROOT = Path(__file__).resolve().parent.parent
 WORKERS = 2

@@ -9,7 +9,7 @@ stops short of the end keeps the claim, so resuming with Range still works.
 import httpx
 import pytest
 
-from tests.processes import GunicornProcess
+from devtools.processes import GunicornProcess
 from tests.sharing import HttpClient, Sharing, bearer
 
 TRIES = 1000

@@ -23,6 +23,7 @@ import pytest
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from devtools.processes import ROOT, GunicornProcess
 from onetimeshare.api import ShareApi
 from onetimeshare.ece import RECORD_SIZE, Decryptor
 from onetimeshare.encoding import b64u_decode, b64u_encode
@@ -30,8 +31,8 @@ from onetimeshare.errors import DecryptionError, ProtocolError, WrongPassword
 from onetimeshare.keys import PasswordParams, derive_keys
 from onetimeshare.links import parse_link
 from onetimeshare.transfer import open_share, receive, send
-from tests.processes import ROOT, GunicornProcess
 from tests.recording import RecordingProxy, RedisMonitor
+from tests.support import IN_PROCESS_URL
 
 CANARY = b"CANARY-7f3e9c1d-the-plaintext-must-never-reach-the-server"
 NAME = "canary-contract-9a1b2c.pdf"
@@ -178,15 +179,14 @@ def confirmations(candidate, params, secret, decoded):
     return found
 
 
-def test_no_password_guess_can_be_confirmed_offline(app, redis_client):
+def test_no_password_guess_can_be_confirmed_offline(app, share_api):
     """Given everything the API hands out without a correct password proof, no candidate,
     the right one included, can be told apart offline: there is nothing to test it against.
     Guesses must go to the server, which counts them."""
     plaintext = b"the vault code is 0451\n"
     metadata = {"kind": "text", "name": "vault.txt"}
-    with ShareApi("http://share.test", transport=httpx.WSGITransport(app=app)) as api, \
-            httpx.Client(base_url="http://share.test",
-                         transport=httpx.WSGITransport(app=app)) as http:
+    api = share_api
+    with httpx.Client(base_url=IN_PROCESS_URL, transport=httpx.WSGITransport(app=app)) as http:
         sent = send(api, io.BytesIO(plaintext), len(plaintext), metadata, password=PASSWORD)
         answers = everything_handed_out(api, http, sent.link)
         assert [answer.status_code for answer in answers] == [
@@ -218,14 +218,14 @@ def test_no_password_guess_can_be_confirmed_offline(app, redis_client):
         assert sink.getvalue() == plaintext
 
 
-def test_the_control_the_same_search_confirms_a_guess_when_the_blob_is_handed_out(app):
+def test_the_control_the_same_search_confirms_a_guess_when_the_blob_is_handed_out(share_api):
     """The search above is able to find a confirmation: given the metadata blob (as a v1 status
     was, and as unlock gives it after a right password), it confirms the right password only."""
-    with ShareApi("http://share.test", transport=httpx.WSGITransport(app=app)) as api:
-        sent = send(api, io.BytesIO(b"x"), 1, {"kind": "text", "name": "n"}, password=PASSWORD)
-        keys = open_share(api, sent.link, PASSWORD).keys
-        blob = api.unlock(sent.share_id, keys.access_token, keys.password_token)["metadata"]
-        status = api.status(sent.share_id)
+    api = share_api
+    sent = send(api, io.BytesIO(b"x"), 1, {"kind": "text", "name": "n"}, password=PASSWORD)
+    keys = open_share(api, sent.link, PASSWORD).keys
+    blob = api.unlock(sent.share_id, keys.access_token, keys.password_token)["metadata"]
+    status = api.status(sent.share_id)
     params = PasswordParams(b64u_decode(status["password"]["salt"]),
                             status["password"]["iterations"])
     secret = parse_link(sent.link).secret

@@ -37,6 +37,19 @@ local function strip_to_tombstone(share)
   redis.call('HDEL', share, 'verifier', 'meta', 'pw_salt', 'pw_iter', 'pw_verifier')
 end
 
+-- Read the share's state, owner and the fields named, for its owner only: return them, or nil
+-- and the refusal (an unknown share, a wrong owner digest). Every owner's script starts here.
+local function load_for_owner(owner_digest, ...)
+  local s = redis.call('HMGET', KEYS[1], 'state', 'owner', ...)
+  if not s[1] then
+    return nil, {'not_found'}
+  end
+  if not ct_eq(s[2], owner_digest) then
+    return nil, {'owner_forbidden'}
+  end
+  return s
+end
+
 -- Let the chunk hash live as long as the longest active claim (the share's expiry at most).
 local function extend_data_to_claims(data, claims, expires)
   local last = redis.call('ZRANGE', claims, -1, -1, 'WITHSCORES')

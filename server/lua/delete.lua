@@ -1,10 +1,7 @@
 -- Delete a share early on its owner's word, leaving a tombstone. ARGV: owner digest.
-local s = redis.call('HMGET', KEYS[1], 'state', 'owner')
-if not s[1] then
-  return {'not_found'}
-end
-if not ct_eq(s[2], ARGV[1]) then
-  return {'owner_forbidden'}
+local s, refusal = load_for_owner(ARGV[1])
+if not s then
+  return refusal
 end
 -- The claims set stays (it expires with the share), so a claimant cut off mid-fetch is told
 -- the share was deleted rather than that its ticket is unknown.

@@ -1,10 +1,7 @@
 -- Check every chunk is present at its exact length, then open the share. ARGV: owner digest.
-local s = redis.call('HMGET', KEYS[1], 'state', 'owner', 'size', 'chunk_size', 'chunks', 'expires')
-if not s[1] then
-  return {'not_found'}
-end
-if not ct_eq(s[2], ARGV[1]) then
-  return {'owner_forbidden'}
+local s, refusal = load_for_owner(ARGV[1], 'size', 'chunk_size', 'chunks', 'expires')
+if not s then
+  return refusal
 end
 if s[1] == 'ready' then
   return {'ok'}

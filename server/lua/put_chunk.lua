@@ -6,12 +6,9 @@ local function refuse(...)
   redis.call('HDEL', KEYS[2], ARGV[3])
   return {...}
 end
-local s = redis.call('HMGET', KEYS[1], 'state', 'owner', 'size', 'chunk_size', 'chunks', 'expires')
-if not s[1] then
-  return refuse('not_found')
-end
-if not ct_eq(s[2], ARGV[1]) then
-  return refuse('owner_forbidden')
+local s, refusal = load_for_owner(ARGV[1], 'size', 'chunk_size', 'chunks', 'expires')
+if not s then
+  return refuse(unpack(refusal))
 end
 if s[1] ~= 'uploading' then
   return refuse('not_uploading', s[1])

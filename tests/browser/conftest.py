@@ -15,20 +15,13 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from tests.processes import GunicornProcess
+from devtools.chromium import CHROMIUM, CHROMIUM_ARGS
+from devtools.processes import GunicornProcess
 from tests.recording import RecordingProxy
 from tests.support import missing_part
 
 CHUNK_SIZE = 256 * 1024  # small, so that a file of a few hundred KiB takes several chunks
 PROOF_FAILURES_MAX = 3  # few, so that a test reaches the lock in a few wrong passwords
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",  # the tests may run as root, where Chromium's sandbox refuses to start
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-quic",
-]
 #: Runs in every page before its own scripts: report CSP violations as tagged console errors.
 CSP_LISTENER = """
 document.addEventListener('securitypolicyviolation', (event) => {

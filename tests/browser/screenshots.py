@@ -13,9 +13,10 @@ from pathlib import Path
 
 from playwright.sync_api import expect, sync_playwright
 
+from devtools.chromium import CHROMIUM, CHROMIUM_ARGS
+from devtools.processes import GunicornProcess, RedisProcess
 from tests.browser.actions import drop_files, get_link, open_sender, path_of, set_options
-from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, CHUNK_SIZE
-from tests.processes import GunicornProcess, RedisProcess
+from tests.browser.conftest import CHUNK_SIZE
 
 VIEWPORTS = {"desktop": {"width": 1280, "height": 860}, "phone": {"width": 390, "height": 844}}
 SCHEMES = ("light", "dark")

@@ -4,15 +4,14 @@ The file is picked from disk through the page's file input, as a person would; t
 through the DevTools protocol (Performance.getMetrics) while the upload and the download run.
 """
 
-import hashlib
-import os
 import time
 
 import pytest
 from playwright.sync_api import expect
 
+from devtools.files import sha256_of, write_random_file
+from devtools.processes import GunicornProcess
 from tests.browser.actions import path_of
-from tests.processes import GunicornProcess
 
 MIB = 1024 * 1024
 SIZE = 256 * MIB
@@ -34,17 +33,6 @@ def big_file(tmp_path_factory):
     return write_random_file(tmp_path_factory.mktemp("big") / "video.bin", SIZE // MIB)
 
 
-def write_random_file(path, size_mib):
-    """Write `size_mib` MiB of random bytes to `path`; return the path and their SHA-256."""
-    digest = hashlib.sha256()
-    with open(path, "wb") as out:
-        for _ in range(size_mib):
-            block = os.urandom(MIB)
-            digest.update(block)
-            out.write(block)
-    return path, digest.hexdigest()
-
-
 def heap_used(cdp):
     metrics = cdp.send("Performance.getMetrics")["metrics"]
     return next(m["value"] for m in metrics if m["name"] == "JSHeapUsedSize")
@@ -58,14 +46,6 @@ def wait_sampling(page, cdp, selector, samples):
         samples.append(heap_used(cdp))
         page.wait_for_timeout(250)
     samples.append(heap_used(cdp))
-
-
-def sha256_of(path):
-    digest = hashlib.sha256()
-    with open(path, "rb") as source:
-        while block := source.read(MIB):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def test_256_mib_round_trip_keeps_the_tab_heap_flat(browser, big_server, big_file):

@@ -15,8 +15,8 @@ from urllib.parse import urlsplit
 import pytest
 from playwright.sync_api import expect
 
+from devtools.processes import ROOT
 from server import create_app, pages
-from tests.processes import ROOT
 from tests.sharing import b64u
 
 STATIC = ROOT / "static"

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 import httpx
 
-from tests.processes import ROOT, free_port, stop
+from devtools.processes import ROOT, free_port, stop
 
 HEADER_START = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: "
 #: A chunk PUT that promises a whole 4 MiB chunk; the id and token are well-formed but random,

@@ -106,8 +106,10 @@ class RedisProcess:
 class GunicornProcess:
     """The service under real gunicorn, on a free port, against a given Redis URL."""
 
-    def __init__(self, redis_url, *, workers=4, threads=16, env=None, log_path=None):
+    def __init__(self, redis_url, *, workers=4, threads=16, env=None, log_path=None, root=None):
+        """`root` runs the server code of another checkout (a benchmark trying a change)."""
         self.port = free_port()
+        self.root = Path(root or ROOT)
         self.redis_url = redis_url
         self.workers = workers
         self.threads = threads
@@ -133,7 +135,7 @@ class GunicornProcess:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "gunicorn", "-c", "python:server.gunicorn_conf",
                  "server:create_app()"],
-                cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                cwd=self.root, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
             )
         finally:
             if self.log_path:

@@ -1,5 +1,8 @@
--- Return one chunk to the holder of a live claim, and keep the claim alive.
--- ARGV: ticket digest, claim idle ms, chunk index (-1: only check the claim, return no bytes).
+-- Check a claim before its content is served: the ticket is live and the content still stored.
+-- Keeps the claim alive. Returns the content's layout and, given a chunk index, the name of the
+-- field that holds that chunk: the bytes are read outside Lua (store.read_chunk), so they are
+-- never copied into a Lua string.
+-- ARGV: ticket digest, claim idle ms, chunk index (-1: the claim only, no field).
 local now = now_ms()
 local deadline = redis.call('ZSCORE', KEYS[3], ARGV[1])
 if not deadline or tonumber(deadline) < now then
@@ -22,15 +25,15 @@ if s[1] == 'consumed' then
     redis.pcall('PEXPIREAT', KEYS[2], ms(math.min(expires, tonumber(last[2]))))
   end
 end
-local chunk = ''
+local field = ''
 if ARGV[3] == '-1' then
   if redis.call('EXISTS', KEYS[2]) == 0 then
-    chunk = false
+    field = false
   end
 else
-  chunk = redis.call('HGET', KEYS[2], 'n' .. ARGV[3])  -- the field holding the chunk
+  field = redis.call('HGET', KEYS[2], 'n' .. ARGV[3])  -- 'n<i>' names the field holding chunk i
 end
-if not chunk then
+if not field then
   return {'gone', 'purged'}
 end
-return {'ok', s[3], s[4], s[5], chunk}
+return {'ok', s[3], s[4], s[5], field}
