@@ -35,7 +35,7 @@ from pathlib import Path
 
 import httpx
 import psutil
-from raw import RespClient, loopback_copy, memcpy
+from raw import HttpClient, RespClient, loopback_copy, memcpy
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -186,6 +186,36 @@ def api_download(api, sid, auth, size):
         raise AssertionError(f"downloaded {received} of {size} bytes")
 
 
+def http_upload(api, port, chunks):
+    """Upload through the service with the minimal HTTP client (bench/raw.py); the share is
+    created and finalized through `api`, so only the chunk bodies go the fast way."""
+    created, auth = new_share(api, sum(len(c) for c in chunks))
+    sid, owner = created["id"], created["owner_token"]
+    http = HttpClient(port)
+    headers = [("Authorization", f"Bearer {owner}"),
+               ("Content-Type", "application/octet-stream")]
+    for index, chunk in enumerate(chunks):
+        status, answer = http.call("PUT", f"/api/v1/shares/{sid}/chunks/{index}", headers,
+                                   chunk)
+        if status != 200:
+            raise RuntimeError(f"chunk {index}: {status} {answer[:200]!r}")
+    http.close()
+    api.finalize(sid, owner)
+    return sid, auth
+
+
+def http_download(api, port, sid, auth, size):
+    """Claim through `api`, then fetch the content with the minimal HTTP client."""
+    ticket = api.claim(sid, auth)["ticket"]
+    http = HttpClient(port)
+    buffer = memoryview(bytearray(CHUNK))
+    received = http.get_into(f"/api/v1/shares/{sid}/content",
+                             [("Authorization", f"Bearer {ticket}")], buffer)
+    http.close()
+    if received != size:
+        raise AssertionError(f"downloaded {received} of {size} bytes")
+
+
 def raw_set(client, keys, chunks):
     for key, chunk in zip(keys, chunks, strict=True):
         client.set(key, chunk)
@@ -267,6 +297,7 @@ def main():
         raw_groups = {k: procs[k] for k in ("valkey", "rewrites", "client")}
         rec = Recorder(procs, size)
         api = ShareApi(url)
+        port = int(url.rsplit(":", 1)[1])
         source = Path(file_dir) / "payload.bin"
         if args.cli:
             with open(source, "wb") as out:
@@ -289,6 +320,10 @@ def main():
             raw.command(b"DEL", *keys)
             raw.command(b"CONFIG", b"SET", b"appendonly", b"yes")
             wait_rewrite(raw)
+            sid, auth = rec.step("service upload, minimal HTTP client",
+                                 lambda: http_upload(api, port, chunks))
+            rec.step("service download, minimal HTTP client",
+                     lambda s=sid, a=auth: http_download(api, port, s, a, size))
             sid, auth = rec.step("API upload, 1 connection", lambda: api_upload(api, chunks, 1))
             rec.step("API download", lambda s=sid, a=auth: api_download(api, s, a, size))
             sid, auth = rec.step(f"API upload, {args.connections} connections",
@@ -304,6 +339,8 @@ def main():
 
 BASELINES = {
     "raw SET (AOF off)": ("raw SET (AOF on)", None),
+    "service upload, minimal HTTP client": ("raw SET (AOF on)", UPLOAD_RATIO),
+    "service download, minimal HTTP client": ("raw GET", DOWNLOAD_RATIO),
     "API upload, 1 connection": ("raw SET (AOF on)", UPLOAD_RATIO),
     "API download": ("raw GET", DOWNLOAD_RATIO),
     "CLI send": ("API upload, 1 connection", CLI_RATIO),
