@@ -8,11 +8,18 @@ an upload token), `X-Password-Proof` the password proof.
 """
 
 import contextlib
+import sys
 
-import httpx
+# httpx's package imports its own command-line tool whenever click, pygments and rich are
+# installed (they are beside Flask and the test tools): ~110 ms of every `onetimeshare` start,
+# for a tool this client never runs. A None entry makes that one import fail the documented
+# way (ModuleNotFoundError), which httpx catches; the rest of httpx is untouched.
+sys.modules.setdefault("httpx._main", None)
 
-from .encoding import b64u_encode
-from .errors import NETWORK_CODE, ServerUnavailable, api_error
+import httpx  # noqa: E402
+
+from .encoding import b64u_encode  # noqa: E402
+from .errors import NETWORK_CODE, ServerUnavailable, api_error  # noqa: E402
 
 API_PREFIX = "/api/v1"
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)

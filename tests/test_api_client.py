@@ -5,6 +5,8 @@ reading of an answer, not the server: the server's own tests walk every code aga
 """
 
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import httpx
@@ -187,3 +189,13 @@ def test_protocol_md_lists_every_code_the_server_and_the_client_know():
     assert {code: int(status) for code, status in documented.items()} == CODES
     for code, _, cls in CODES_TABLE:
         assert f"| `{code}` |" in section and cls.__name__ in section
+
+
+def test_starting_the_client_does_not_import_httpx_own_command_line_tool():
+    # httpx imports its CLI (click, pygments, rich) whenever they are installed: ~110 ms of
+    # every `onetimeshare` start for nothing (docs/performance.md, "The command-line client").
+    probe = ("import sys, onetimeshare.cli; "
+             "print(sorted(m for m in ('click', 'pygments', 'rich') if m in sys.modules))")
+    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                            check=True).stdout.strip()
+    assert loaded == "[]"
