@@ -22,103 +22,31 @@ less with a neighbour's load than wall time, so the ratios are given both ways.
 import argparse
 import hashlib
 import os
-import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from pathlib import Path
 
-import httpx
-import psutil
 from raw import HttpClient, RespClient, loopback_copy, memcpy
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from devtools.processes import stop  # noqa: E402
+from bench.default_deployment import (  # noqa: E402
+    RAISED_LIMIT_NOTE,
+    cpu_seconds,
+    default_server,
+    groups,
+)
 from onetimeshare.api import ShareApi  # noqa: E402
 from onetimeshare.encoding import b64u_encode  # noqa: E402
 
 MIB = 1024 * 1024
 CHUNK = 4 * MIB
 UPLOAD_RATIO, DOWNLOAD_RATIO, CLI_RATIO = 0.5, 0.8, 0.7
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@contextmanager
-def default_server(extra_env=None):
-    """Run `onetimeshare serve` with its defaults; yield (base url, data dir, process tree)."""
-    data_dir = tempfile.mkdtemp(prefix="ots-bench-default-")
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "CLAIM_DURABILITY")}
-    # The one setting raised: this address uploads what many users would in an hour.
-    env["UPLOAD_BYTES_PER_IP_PER_HOUR"] = str(1024 ** 4)
-    env.update(extra_env or {})
-    log = open(Path(data_dir) / "serve.log", "wb")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "onetimeshare.cli", "serve", "--bind", f"127.0.0.1:{port}",
-         "--data-dir", data_dir], cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=log,
-        stderr=log)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("onetimeshare serve did not start: "
-                                   + (Path(data_dir) / "serve.log").read_text()[-2000:])
-            try:
-                if httpx.get(url + "/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.1)
-        time.sleep(1)  # every worker booted
-        yield url, data_dir, psutil.Process(process.pid)
-    finally:
-        stop(process)
-        log.close()
-        shutil.rmtree(data_dir, ignore_errors=True)
-
-
-def groups(master):
-    """Return label -> processes: gunicorn's workers, the Valkey server, this client."""
-    children = master.children()
-    valkey = [p for p in children if "valkey" in p.name()]
-    workers = [p for p in children if p not in valkey]
-    return {"web": workers, "valkey": valkey, "rewrites": [("children", p) for p in valkey],
-            "client": [("children", psutil.Process())]}
-
-
-def cpu_seconds(processes):
-    """CPU seconds of `processes`; ("children", p) counts p and its reaped children.
-
-    The CLI runs as a child of this process. Valkey's reaped children are its AOF rewrites
-    (its own, and the purge's, `server/aof_purge.py`): reported apart ("rewrites") and left
-    out of the ratios, since one lands on whichever step happens to be running.
-    """
-    total = 0.0
-    for proc in processes:
-        try:
-            if isinstance(proc, tuple):
-                times = proc[1].cpu_times()
-                total += times.children_user + times.children_system
-                if proc[1].pid == os.getpid():
-                    total += times.user + times.system
-                continue
-            times = proc.cpu_times()
-            total += times.user + times.system
-        except psutil.NoSuchProcess:
-            pass
-    return total
 
 
 class Recorder:
@@ -289,7 +217,8 @@ def main():
     load = os.getloadavg()
     print(f"# Default deployment: {args.size_mib} MiB in 4 MiB chunks, {args.repeat} repeat(s)\n")
     print(f"nproc {os.cpu_count()}, load average {load[0]:.1f} at start (a shared machine: "
-          "wall-time figures move with the neighbours' load; CPU ms/MiB much less)\n")
+          "wall-time figures move with the neighbours' load; CPU ms/MiB much less); "
+          f"{RAISED_LIMIT_NOTE}\n")
     with default_server() as (url, data_dir, master), \
             tempfile.TemporaryDirectory(prefix="ots-bench-file-") as file_dir:
         procs = groups(master)
