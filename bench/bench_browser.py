@@ -55,6 +55,7 @@ SETTLE_SECONDS = 2
 PAGE_RATIO = 0.8
 RAW_PUT = "raw fetch PUT, chunk-size bodies, 2 in flight"
 RAW_GET = "raw fetch GET, body read to the end"
+RAW_GET_SAVED = "raw fetch GET saved through the service worker"
 UPLOAD = "encrypt and upload (click to link)"
 DOWNLOAD = "download and decrypt (click to saved)"
 CPU_LABELS = {"web": "web ms/MiB", "valkey": "Redis ms/MiB", "rewrites": "AOF rewrites ms/MiB",
@@ -173,6 +174,13 @@ def run(browser, base_url, processes, path, size, expected, download_dir):
         wait_for_downloads(browser, 1)
 
     step("raw service worker save, bytes already in memory", save_from_memory)
+    recipient.evaluate(f"baselines.rawUpload({size})")  # untimed: a share to fetch
+
+    def fetch_and_save():
+        recipient.evaluate("baselines.rawDownloadSaved()")
+        wait_for_downloads(browser, 2)
+
+    step(RAW_GET_SAVED, fetch_and_save)
 
     heap = []
 
@@ -183,10 +191,10 @@ def run(browser, base_url, processes, path, size, expected, download_dir):
         problem = recipient.evaluate("document.querySelector('#problem').checkVisibility() && "
                                      "document.querySelector('#problem').innerText")
         assert not problem, f"the download failed: {problem}"
-        wait_for_downloads(browser, 2)
+        wait_for_downloads(browser, 3)
 
     step(DOWNLOAD, download, RAW_GET, heap)
-    saved = browser.completed_downloads()[1]
+    saved = browser.completed_downloads()[2]
     assert sha256_of(download_dir / saved) == expected, "the saved file differs"
     return rows, chunk_size
 
@@ -200,9 +208,23 @@ def cpu_by_label(processes):
         total = cpu_seconds(plain)
         for _, root in (m for m in members if isinstance(m, tuple) and m[0] == "tree"):
             for proc in [root, *root.children(recursive=True)]:
-                total += cpu_seconds([proc])
+                seconds = cpu_seconds([proc])
+                total += seconds
+                kind = f"{label}: {process_kind(proc)}"
+                totals[kind] = totals.get(kind, 0.0) + seconds
         totals[label] = total
     return totals
+
+
+def process_kind(proc):
+    """Name a Chromium process by its --type (renderer, gpu-process, utility: network, ...)."""
+    try:
+        args = proc.cmdline()
+    except psutil.NoSuchProcess:
+        return "gone"
+    kind = next((a.split("=", 1)[1] for a in args if a.startswith("--type=")), "browser")
+    sub = next((a.split("=", 1)[1] for a in args if a.startswith("--utility-sub-type=")), "")
+    return f"{kind} {sub.rsplit('.', 1)[-1]}".strip() if sub else kind
 
 
 def settle():
@@ -224,7 +246,7 @@ def wait_for_downloads(browser, count):
 def print_table(rows, size):
     rates = {name: size / MIB / seconds for name, seconds, *_ in rows}
     crypto = rates[rows[0][0]]
-    labels = [label for label in CPU_LABELS if label in rows[0][3]]
+    labels = [label for label in CPU_LABELS if label in rows[0][3]]  # not the split by kind
     print("| measurement | seconds | MiB/s | ratio to raw AES-GCM 64 KiB "
           "| ratio to raw fetch, same way | " + " | ".join(CPU_LABELS[k] for k in labels)
           + " | peak JS heap MiB |")
@@ -241,6 +263,14 @@ def print_table(rows, size):
         print(f"page {way}: {rates[name]:.0f} MiB/s, raw fetch {rates[transport]:.0f} MiB/s, "
               f"ratio {ratio:.2f} (target >= {PAGE_RATIO}: "
               f"{'met' if ratio >= PAGE_RATIO else 'NOT met'})")
+    print(f"page download against a raw fetch GET saved the page's way: "
+          f"{rates[DOWNLOAD] / rates[RAW_GET_SAVED]:.2f}")
+    kinds = sorted({k for row in rows for k in row[3] if ": " in k})
+    print("\nChromium CPU ms/MiB by process (--type):\n")
+    print("| measurement | " + " | ".join(k.split(": ", 1)[1] for k in kinds) + " |")
+    print("|---|" + "--:|" * len(kinds))
+    for name, _, _, cpu, _ in rows:
+        print(f"| {name} | " + " | ".join(f"{cpu.get(k, 0):.2f}" for k in kinds) + " |")
     print()
     print(json.dumps({name: round(rate, 1) for name, rate in rates.items()}))
 

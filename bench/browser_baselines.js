@@ -5,7 +5,9 @@
 //   rawUpload(total):      the same API calls as a share with no crypto and no streams: PUT
 //                          `total` bytes as chunk-size bodies, two in flight, then finalize and
 //                          claim (untimed), keeping the share for rawDownload;
-//   rawDownload():         GET that share's content and read it to the end.
+//   rawDownload():         GET that share's content and read it to the end;
+//   rawDownloadSaved():    GET that share's content straight into the page's way of saving
+//                          (below): the floor of a download that lands on disk, with no crypto.
 //   serviceWorkerSave(total): the page's way of saving (static/js/save.js, service worker and
 //                          download manager) fed `total` bytes already in memory, 4 MiB at a time,
 //                          timed until the page has handed over the last byte.
@@ -82,6 +84,18 @@
     const seconds = (performance.now() - started) / 1000;
     if (received !== total) throw new Error(`read ${received} of ${total} bytes`);
     return seconds;
+  },
+
+  async rawDownloadSaved() {
+    const { call, id, ticket, total } = this.uploaded;
+    this.uploaded = null;
+    const save = await import('/static/js/save.js');
+    const registration = await save.prepareServiceWorker();
+    if (save.chooseWay(registration) !== 'stream') throw new Error('the service worker is not active');
+    const started = performance.now();
+    const response = await call(`/shares/${id}/content`, { headers: { Authorization: `Bearer ${ticket}` } });
+    await save.saveViaServiceWorker(registration, response.body, { name: 'raw.bin', size: total });
+    return (performance.now() - started) / 1000;
   },
 
   async serviceWorkerSave(total) {
