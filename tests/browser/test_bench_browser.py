@@ -12,7 +12,8 @@ from bench.bare_chromium import DevToolsError
 from tests.support import missing_part
 
 ROWS = ("raw crypto.subtle AES-GCM, 64 KiB calls", "raw fetch PUT", "raw fetch GET",
-        "raw service worker save", "encrypt and upload", "download and decrypt")
+        "raw service worker save", "raw fetch GET saved", "encrypt and upload",
+        "download and decrypt")
 
 
 def test_the_browser_benchmark_round_trips_a_file_and_prints_every_row(capsys, monkeypatch):
@@ -23,7 +24,12 @@ def test_the_browser_benchmark_round_trips_a_file_and_prints_every_row(capsys, m
         if "did not open" in str(error) or isinstance(error, FileNotFoundError):
             missing_part(f"Chromium cannot start for the benchmark: {error}")
         raise
-    table = capsys.readouterr().out
+    out = capsys.readouterr().out
+    table, by_process = out.split("Chromium CPU ms/MiB by process")
+    assert "Server: the default deployment" in table
+    for way in ("upload", "download"):
+        assert re.search(rf"^page {way}: \d+ MiB/s, raw fetch \d+ MiB/s, ratio [\d.]+", table, re.M)
+    assert "renderer" in by_process
     for row in ROWS:
         match = re.search(rf"^\| {re.escape(row)}[^|]* \| ([\d.]+) \| (\d+) \|", table, re.M)
         assert match, f"no row for {row!r} in:\n{table}"
