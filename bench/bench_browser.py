@@ -4,7 +4,7 @@ Runs against the default deployment (`onetimeshare serve` as shipped: embedded V
 append-only file, gevent workers, rate limits and the access log on; bench/default_deployment.py),
 with only UPLOAD_BYTES_PER_IP_PER_HOUR raised, since the benchmark's one address uploads what
 many users would. --bench-setup runs the older bench setup instead (the system redis-server
-without persistence, rate limits and the access log off), to compare.
+without persistence, so CLAIM_DURABILITY none; rate limits and the access log off), to compare.
 
 A file of --size-mib is picked through the sender page's file input and shared (downloads = 1);
 a second browser context opens the link and downloads it through the recipient page, and the
@@ -110,14 +110,14 @@ def bench_setup(tmp, size):
     try:
         server = GunicornProcess(redis.url, workers=2, env={
             "MAX_SHARE_BYTES": str(size + 64 * MIB), "RATE_LIMITS_ENABLED": "0",
-            "ACCESS_LOG": "0"}).start()
+            "ACCESS_LOG": "0", "CLAIM_DURABILITY": "none"}).start()  # nothing to persist to
         master = psutil.Process(server.process.pid)
         redis_process = psutil.Process(redis.process.pid)
         yield server.url, {
             "web": master.children(), "valkey": [redis_process],
             "rewrites": [("children", redis_process)],
-        }, ("the bench setup: the system redis-server without persistence, 2 gunicorn "
-            "workers, rate limits and the access log off")
+        }, ("the bench setup: the system redis-server without persistence (CLAIM_DURABILITY "
+            "none), 2 gunicorn workers, rate limits and the access log off")
     finally:
         if server is not None:
             server.stop()
