@@ -67,6 +67,7 @@ DEFAULTS = {
     "CLIENT_IDLE_TIMEOUT": 30,  # longest a read or write of a body may wait without progress
     "CLIENT_MIN_RATE": 1024,  # bytes/s a body or answer must average; 0 = no minimum
     "MAX_CONNECTIONS_PER_ADDRESS": 128,  # per worker process; 0 = no cap
+    "CONCURRENT_REQUESTS_PER_WORKER": 16,  # not counting those waiting on their client; 0 = no cap
     # Gunicorn (server/gunicorn_conf.py); the app itself never reads these.
     "BIND": DEFAULT_BIND,
     "WEB_CONCURRENCY": 0,  # worker processes; 0 = the CPU count, at least 2
@@ -108,6 +109,7 @@ INTEGER_MINIMUMS = {
     "CLIENT_IDLE_TIMEOUT": 1,
     "CLIENT_MIN_RATE": 0,
     "MAX_CONNECTIONS_PER_ADDRESS": 0,
+    "CONCURRENT_REQUESTS_PER_WORKER": 0,
     "WEB_CONCURRENCY": 0,
     "GUNICORN_WORKER_CONNECTIONS": 1,
     "GUNICORN_TIMEOUT": 1,

@@ -8,7 +8,7 @@ slice); under gunicorn this module instead lets the socket write the bytes once,
 paced socket (server/serving.py), so slow-client deadlines apply unchanged.
 
 The buffer grows with what has arrived (doubling, from 64 KiB), never to what the client
-declared: a client that promises 4 MiB and trickles ten bytes still holds a few KiB of the
+declared: a client that promises 4 MiB and trickles ten bytes still holds 64 KiB of the
 worker's memory (docs/deployment.md, "Serving model").
 
 Anything that is not gunicorn's plain length-delimited body (Flask's test client, httpx's

@@ -18,6 +18,12 @@ public endpoint needs on top (docs/deployment.md, "Serving model"):
 - **Connections per client address** are capped per worker (MAX_CONNECTIONS_PER_ADDRESS), so
   one address cannot fill a worker's `worker_connections`. Behind trusted proxies every
   connection comes from a proxy, so the cap is off there; the proxy must apply its own.
+
+One more rule keeps a burst orderly rather than slow: at most CONCURRENT_REQUESTS_PER_WORKER
+requests of a worker run at once (`RunSlots`). A greenlet gives its slot up while it waits on its
+client, so slow clients hold none. Without it, 200 claims arriving together all start, share
+the CPU in turns and all finish late (p50 close to the slowest); with it they are served about
+in order of arrival, as by a pool of threads (bench/bench_claims.py).
 """
 
 import errno
@@ -26,6 +32,7 @@ import time
 import warnings
 from collections import Counter
 
+from gevent.lock import BoundedSemaphore
 from gevent.monkey import MonkeyPatchWarning
 from gunicorn.workers.ggevent import GeventWorker
 
@@ -72,12 +79,25 @@ class PacedSocket:
     the whole call, and cut a slow but honest reader in the middle of a 4 MiB chunk.
     """
 
-    def __init__(self, sock, idle, min_rate):
+    def __init__(self, sock, idle, min_rate, slots=None):
         self._sock = sock
         self._idle = idle
         self._min_rate = min_rate
         self._spent = False
+        self._slots = slots
+        self._holding = False
         self.new_request()
+
+    def take_slot(self):
+        """Wait for one of the worker's run slots (see `RunSlots`); no-op without a cap."""
+        if self._slots is not None and not self._holding:
+            self._slots.acquire()
+            self._holding = True
+
+    def give_slot_up(self):
+        if self._holding:
+            self._holding = False
+            self._slots.release()
 
     def new_request(self):
         """Start counting afresh: a new request (or the wait for one) begins."""
@@ -97,6 +117,8 @@ class PacedSocket:
 
     def _io(self, what, operation, *args):
         self._sock.settimeout(self._wait_allowed(what))
+        holding = self._holding
+        self.give_slot_up()  # a request waiting on its client lets another one run
         started = time.monotonic()
         try:
             return operation(*args)
@@ -105,6 +127,8 @@ class PacedSocket:
             raise ClientTooSlow(what) from None
         finally:
             self._waited += time.monotonic() - started
+            if holding:
+                self.take_slot()
 
     def recv(self, size, *flags):
         data = self._io("reading", self._sock.recv, size, *flags)
@@ -139,6 +163,16 @@ class PacedSocket:
         return getattr(self._sock, name)
 
 
+class RunSlots(BoundedSemaphore):
+    """The run slots of one worker: CONCURRENT_REQUESTS_PER_WORKER requests run at once.
+
+    A request takes a slot when gunicorn has parsed its headers and gives it back when its
+    answer is written; while it waits on its client (body bytes, a full send buffer) it holds
+    none. Waiting greenlets are woken in the order they came, so a burst is served first come,
+    first served, and the Redis connections a worker opens stay near the cap.
+    """
+
+
 def address_key(addr):
     """Return what connections are counted by (server/addresses.py); None for a unix socket."""
     host = addr[0] if isinstance(addr, tuple) and addr else ""
@@ -156,6 +190,8 @@ class Worker(GeventWorker):
         self.per_address = 0 if settings["TRUSTED_PROXY_COUNT"] else (
             settings["MAX_CONNECTIONS_PER_ADDRESS"])
         self.open_connections = Counter()
+        running = settings["CONCURRENT_REQUESTS_PER_WORKER"]
+        self.run_slots = RunSlots(running) if running else None
         super().init_process()
 
     def patch(self):
@@ -175,7 +211,8 @@ class Worker(GeventWorker):
         if key is not None:
             self.open_connections[key] += 1
         try:
-            super().handle(listener, PacedSocket(client, self.idle_timeout, self.min_rate), addr)
+            paced = PacedSocket(client, self.idle_timeout, self.min_rate, self.run_slots)
+            super().handle(listener, paced, addr)
         finally:
             if key is not None:
                 self.open_connections[key] -= 1
@@ -185,9 +222,11 @@ class Worker(GeventWorker):
     def handle_request(self, listener_name, req, sock, addr):
         # Each request gets its own allowance, and so does the wait for the next one.
         sock.new_request()
+        sock.take_slot()
         try:
             return super().handle_request(listener_name, req, sock, addr)
         finally:
+            sock.give_slot_up()
             sock.new_request()
 
     def _refuse(self, client):

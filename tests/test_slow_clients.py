@@ -19,6 +19,7 @@ import pytest
 from devtools.slow_clients import (
     Trickler,
     attack_plan,
+    body_headers,
     claim,
     create_share,
     fetch,
@@ -211,7 +212,7 @@ def test_a_timeout_of_zero_is_refused_at_start(name):
 def test_every_serving_setting_is_in_the_readme_with_its_default():
     readme = (ROOT / "README.md").read_text()
     for name in ("CLIENT_HEADER_TIMEOUT", "CLIENT_IDLE_TIMEOUT", "CLIENT_MIN_RATE",
-                 "MAX_CONNECTIONS_PER_ADDRESS"):
+                 "MAX_CONNECTIONS_PER_ADDRESS", "CONCURRENT_REQUESTS_PER_WORKER"):
         row = re.search(rf"^\| `{name}` \| `(\d+)`", readme, re.MULTILINE)
         assert row, f"{name} has no row in the README's configuration table"
         assert int(row.group(1)) == DEFAULTS[name]
@@ -226,3 +227,25 @@ def test_every_serving_setting_is_in_the_readme_with_its_default():
 ])
 def test_connections_are_counted_per_address_and_per_ipv6_64(addr, key):
     assert serving.address_key(addr) == key
+
+
+def test_requests_waiting_on_their_client_hold_no_run_slot(redis_server, tmp_path):
+    # One worker that runs two requests at once (CONCURRENT_REQUESTS_PER_WORKER), and eight
+    # uploads stalled inside their bodies: were a stalled request to keep its slot, /healthz
+    # and a whole round trip would wait the 20 s idle timeout out.
+    env = {"CONCURRENT_REQUESTS_PER_WORKER": "2", "CLIENT_IDLE_TIMEOUT": "20",
+           "CLIENT_MIN_RATE": "0"}
+    with served(redis_server.url, tmp_path / "gunicorn.log", workers=1, env=env) as server:
+        stalled = []
+        try:
+            for _ in range(8):
+                sock = socket.create_connection(("127.0.0.1", server.port), timeout=30)
+                sock.sendall(body_headers() + b"x" * 100)  # then nothing more
+                stalled.append(sock)
+            time.sleep(1)  # every one of them is inside the app, reading its body
+            with honest_client(server.url) as http:
+                assert timed_healthz(http) < 3
+                assert round_trip(http) < 8
+        finally:
+            for sock in stalled:
+                sock.close()
