@@ -207,7 +207,8 @@ def _store_error(error):
 
 
 def _redis_unavailable(error):
-    log.warning("redis unavailable: %s", type(error).__name__)
+    cause = error.__cause__ or error  # the redis-py error behind a StorageUnavailable
+    log.warning("redis unavailable: %s", type(cause).__name__)
     retry = str(current_app.config["REDIS_RETRY_AFTER"])
     return _render(503, "unavailable", "The storage is unavailable. Try again shortly.",
                    {"Retry-After": retry})

@@ -211,3 +211,22 @@ def test_proofs_are_bound_to_their_share(service):
     assert (status, json.loads(body)["code"]) == (403, "proof_invalid")
     status, _ = claim_once(service.url, share_a, proof_a)
     assert status == 200
+
+
+def test_a_storm_larger_than_the_redis_pool_on_one_worker_gets_no_503(redis_server,
+                                                                      tmp_path):
+    # 250 claims at once on one worker: more than redis-py's pool holds (100 connections).
+    # Before run slots (CONCURRENT_REQUESTS_PER_WORKER) every greenlet took a connection at
+    # once and the 101st got MaxConnectionsError, answered 503.
+    env = {"RATE_LIMITS_ENABLED": "0", "MAX_CONNECTIONS_PER_ADDRESS": "0"}
+    server = GunicornProcess(redis_server.url, workers=1, env=env,
+                             log_path=tmp_path / "gunicorn.log").start()
+    claimants = 250
+    try:
+        with ThreadPoolExecutor(max_workers=claimants) as many:
+            for _ in range(2):
+                share_id, proof = make_share(server.url, os.urandom(5000), 1)
+                counts = status_counts(storm(many, server.url, share_id, [proof] * claimants))
+                assert counts == {200: 1, 410: claimants - 1}, counts
+    finally:
+        server.stop()
