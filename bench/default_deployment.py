@@ -3,7 +3,8 @@
 `onetimeshare serve` as shipped (embedded Valkey with its append-only file, gevent workers,
 rate limits and the access log on), in a temporary DATA_DIR. Shared by bench/bench_default.py
 (the API and the CLI against raw RESP) and bench/bench_browser.py (the page against raw fetch),
-so both measure the same server.
+so both measure the same server. With `redis_url` it runs against that Redis instead of the
+embedded one, as compose runs it (bench/compose_stack.py).
 """
 
 import os
@@ -28,12 +29,17 @@ RAISED_LIMIT_NOTE = ("only UPLOAD_BYTES_PER_IP_PER_HOUR raised (to 1 TiB): one b
 
 
 @contextmanager
-def default_server(extra_env=None):
-    """Run `onetimeshare serve` with its defaults; yield (base url, data dir, process tree)."""
+def default_server(extra_env=None, redis_url=None):
+    """Run `onetimeshare serve` with its defaults; yield (base url, data dir, process tree).
+
+    `redis_url`: the Redis to use (REDIS_URL); None starts the embedded one in the data dir.
+    """
     data_dir = tempfile.mkdtemp(prefix="ots-bench-default-")
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "CLAIM_DURABILITY")}
     env["UPLOAD_BYTES_PER_IP_PER_HOUR"] = str(UPLOAD_BYTES_PER_IP_PER_HOUR)
+    if redis_url is not None:
+        env["REDIS_URL"] = redis_url
     env.update(extra_env or {})
     log = open(Path(data_dir) / "serve.log", "wb")
     process = subprocess.Popen(

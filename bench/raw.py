@@ -1,6 +1,7 @@
 """The fastest ways to move a chunk that the benchmarks compare the service against.
 
-`RespClient` speaks just enough RESP over the Redis server's unix socket to SET and GET one
+`RespClient` speaks just enough RESP over the Redis server's unix socket (or a TCP address,
+as compose's app reaches its Redis: bench/bench_compose.py) to SET and GET one
 value: the header and the chunk leave in one `sendmsg` (no copy of the chunk in user space), and
 a reply lands with `recv_into` straight in a preallocated buffer. No client library does less
 work per byte, so it is the floor a service in front of the same server can be held to.
@@ -12,11 +13,19 @@ import threading
 
 
 class RespClient:
-    """A minimal RESP client on a unix socket: SET, GET, DEL and simple commands only."""
+    """A minimal RESP client: SET, GET, DEL and simple commands only.
 
-    def __init__(self, path):
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.sock.connect(path)
+    `address`: a unix socket's path, or a (host, port) pair for TCP (with TCP_NODELAY, as
+    redis-py sets it, so a small command is never held back waiting for an ACK).
+    """
+
+    def __init__(self, address):
+        if isinstance(address, tuple):
+            self.sock = socket.create_connection(address)
+            self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        else:
+            self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            self.sock.connect(address)
         self._small = bytearray(64 * 1024)
 
     def close(self):
