@@ -91,15 +91,19 @@ def versions():
     return valkey, caddy
 
 
+def valkey_argv(port, directory):
+    """Return valkey-server's argv: compose's flags, then only where it listens and keeps its
+    files (the image's are port 6379 and WORKDIR /data, logging to stdout)."""
+    return [valkey_executable(), *valkey_flags(), "--port", str(port), "--bind", "127.0.0.1",
+            "--dir", str(directory), "--logfile", str(Path(directory) / "valkey.log")]
+
+
 @contextmanager
 def valkey_server(directory):
     """Run valkey-server with compose's flags on a free loopback port; yield (port, process)."""
     port = free_port()
-    args = [valkey_executable(), *valkey_flags(),
-            # Where it listens and keeps its files: the image's WORKDIR is /data, its port 6379.
-            "--port", str(port), "--bind", "127.0.0.1", "--dir", str(directory),
-            "--logfile", str(Path(directory) / "valkey.log")]
-    process = subprocess.Popen(args, stdin=subprocess.DEVNULL, start_new_session=True)
+    process = subprocess.Popen(valkey_argv(port, directory), stdin=subprocess.DEVNULL,
+                               start_new_session=True)
     try:
         client = redis.Redis(port=port, socket_connect_timeout=0.5)
         deadline = time.monotonic() + 15
