@@ -5,11 +5,14 @@ import { fileBadge } from './format.js';
 import { t } from './i18n.js';
 import { displayName, safeFileName } from './names.js';
 
-export const MAX_NOTE_BYTES = 4 * 1024 * 1024; // a larger "note" (e.g. from the CLI) is saved as a file
+// The longest text share shown in the page; a longer one is saved as a file. Not the composer's
+// limit on a typed note (share-content.js, DEFAULT_MAX_NOTE_BYTES, 1 MiB): text shares from the
+// CLI may be longer, and up to this size they are still shown, not downloaded.
+export const SHOWN_NOTE_MAX_BYTES = 4 * 1024 * 1024;
 
 /** Whether the share is a note to show in the page rather than a file to save. */
 export function isNote(metadata) {
-  return metadata.kind === 'text' && Number.isFinite(metadata.size) && metadata.size <= MAX_NOTE_BYTES;
+  return metadata.kind === 'text' && Number.isFinite(metadata.size) && metadata.size <= SHOWN_NOTE_MAX_BYTES;
 }
 
 /**

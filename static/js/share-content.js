@@ -13,7 +13,8 @@ import { zipFiles } from './zip.js';
 
 export const EXPIRY_CHOICES = [300, 3600, 86400, 7 * 86400]; // 5 min, 1 h, 1 day, 7 days
 export const DEFAULT_DOWNLOADS = 1; // a one-time tool starts every share at one download
-// A note is shown in the recipient's page, so keep it a note; a server may say its own limit.
+// The longest note typed in the page (a note is shown in the recipient's page, so keep it one);
+// a server may state its own. The recipient shows text shares up to offer.js's SHOWN_NOTE_MAX_BYTES.
 export const DEFAULT_MAX_NOTE_BYTES = 1024 * 1024;
 
 /** A refusal the sender can fix: a catalogue message and the field to fix it in. */

@@ -19,7 +19,7 @@ import { ClaimLost, claim, decryptedStream, needsUnlock, readAll, readStatus, un
 import { DecryptionError, Gone, LinkError, Locked, NotFound, ProofRejected, WrongPassword } from '../errors.js';
 import { explain, retryWords } from '../explain.js';
 import { t } from '../i18n.js';
-import { MAX_NOTE_BYTES, describeOffer, wrongPasswordText } from '../offer.js';
+import { SHOWN_NOTE_MAX_BYTES, describeOffer, wrongPasswordText } from '../offer.js';
 import { ProgressView } from '../progress.js';
 import {
   SaveUnavailable, chooseWay, discardFile, pickFile, prepareServiceWorker, saveInMemory, saveToFile,
@@ -159,7 +159,7 @@ async function claimAndSave() {
       },
     });
     if (isText) {
-      const text = utf8Decode(await readAll(stream, MAX_NOTE_BYTES));
+      const text = utf8Decode(await readAll(stream, SHOWN_NOTE_MAX_BYTES));
       progress.finish(t('transfer.note-done'));
       const left = await downloadsLeft();
       if (left === 0) forgetKey();
