@@ -107,3 +107,16 @@ def test_embedded_server_returns_a_deleted_shares_memory(tmp_path):
         assert peaks[1] < peaks[0] + share_mib / 8 * mib, (peaks, idle_rss)
     finally:
         embedded_redis.stop(process)
+
+
+def test_embedded_server_environment_holds_its_allocator_settings():
+    # The fixed mmap threshold (memory goes back) and huge pages for those mappings (the CPU
+    # that fresh 4 KiB pages would cost); an operator's own glibc tunables are kept. (The
+    # running server cannot be asked: valkey-server writes its title over its environment.)
+    environ = embedded_redis.server_environment({"PATH": "/usr/bin"})
+    assert environ["MALLOC_MMAP_THRESHOLD_"] == str(128 * 1024)
+    assert environ["GLIBC_TUNABLES"] == "glibc.malloc.hugetlb=1"
+    merged = embedded_redis.server_environment({"GLIBC_TUNABLES": "glibc.malloc.arena_max=2"})
+    assert merged["GLIBC_TUNABLES"] == "glibc.malloc.arena_max=2:glibc.malloc.hugetlb=1"
+    kept = embedded_redis.server_environment({"GLIBC_TUNABLES": "glibc.malloc.hugetlb=0"})
+    assert kept["GLIBC_TUNABLES"] == "glibc.malloc.hugetlb=0", "the operator's choice stands"
