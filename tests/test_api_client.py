@@ -193,7 +193,7 @@ def test_protocol_md_lists_every_code_the_server_and_the_client_know():
 
 def test_starting_the_client_does_not_import_httpx_own_command_line_tool():
     # httpx imports its CLI (click, pygments, rich) whenever they are installed: ~110 ms of
-    # every `onetimeshare` start for nothing (docs/performance.md, "The command-line client").
+    # every `onetimeshare` start for nothing (docs/performance.md, what limits it, item 5).
     probe = ("import sys, onetimeshare.cli; "
              "print(sorted(m for m in ('click', 'pygments', 'rich') if m in sys.modules))")
     loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
