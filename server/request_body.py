@@ -39,8 +39,10 @@ def read_body(environ, length):
 
 
 def _is_gunicorn_length_body(stream):
+    # `take_buffered` came with gunicorn 27 (pyproject allows older): without it, wsgi.input.
     return (type(stream) is Body and type(stream.reader) is LengthReader
-            and type(stream.reader.unreader) is SocketUnreader and stream.buf.tell() == 0)
+            and type(stream.reader.unreader) is SocketUnreader and stream.buf.tell() == 0
+            and callable(getattr(stream.reader.unreader, "take_buffered", None)))
 
 
 def _receive(unreader, length):
