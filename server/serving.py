@@ -20,7 +20,7 @@ public endpoint needs on top (docs/deployment.md, "Serving model"):
   connection comes from a proxy, so the cap is off there; the proxy must apply its own.
 
 One more rule keeps a burst orderly rather than slow: at most CONCURRENT_REQUESTS_PER_WORKER
-requests of a worker run at once (`RunSlots`). A greenlet gives its slot up while it waits on its
+API requests of a worker run at once (`RunSlots`). A greenlet gives its slot up while it waits on its
 client, so slow clients hold none. Without it, 200 claims arriving together all start, share
 the CPU in turns and all finish late (p50 close to the slowest); with it they are served about
 in order of arrival, as by a pool of threads (bench/bench_claims.py).
@@ -163,6 +163,12 @@ class PacedSocket:
         return getattr(self._sock, name)
 
 
+#: Only API requests take run slots; pages, static files and the health probes take none. So
+#: /healthz, which touches no Redis, answers even when every slot is held (say, by claims
+#: waiting on a slow Redis): an orchestrator must not restart a worker because storage is slow.
+SLOTTED_PREFIX = "/api/"
+
+
 class RunSlots(BoundedSemaphore):
     """The run slots of one worker: CONCURRENT_REQUESTS_PER_WORKER requests run at once.
 
@@ -222,7 +228,8 @@ class Worker(GeventWorker):
     def handle_request(self, listener_name, req, sock, addr):
         # Each request gets its own allowance, and so does the wait for the next one.
         sock.new_request()
-        sock.take_slot()
+        if req.path.startswith(SLOTTED_PREFIX):
+            sock.take_slot()
         try:
             return super().handle_request(listener_name, req, sock, addr)
         finally:

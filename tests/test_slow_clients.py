@@ -12,9 +12,11 @@ against the README below) so that each case takes seconds.
 import re
 import socket
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+import redis
 
 from devtools.slow_clients import (
     Trickler,
@@ -249,3 +251,24 @@ def test_requests_waiting_on_their_client_hold_no_run_slot(redis_server, tmp_pat
         finally:
             for sock in stalled:
                 sock.close()
+
+
+def test_the_health_probe_answers_while_every_run_slot_is_held(redis_server, tmp_path):
+    # One slot, held by an API request stuck on a paused Redis: /healthz still answers at once
+    # (it takes no slot and no Redis), while the API request waits on Redis.
+    env = {"CONCURRENT_REQUESTS_PER_WORKER": "1"}
+    client = redis.Redis.from_url(redis_server.url)
+    with served(redis_server.url, tmp_path / "gunicorn.log", workers=1, env=env) as server, \
+            honest_client(server.url) as http, ThreadPoolExecutor(2) as pool:
+        assert http.get("/api/v1/config").status_code == 200  # connections warmed up
+        client.execute_command("CLIENT", "PAUSE", "3000", "ALL")
+        try:
+            stuck = pool.submit(http.get, "/api/v1/shares/" + "A" * 22)
+            time.sleep(0.5)  # it holds the one slot, waiting on Redis
+            started = time.monotonic()
+            assert http.get("/healthz").status_code == 200
+            assert time.monotonic() - started < 1.5
+            assert not stuck.done(), "the API request was still waiting on Redis"
+        finally:
+            client.execute_command("CLIENT", "UNPAUSE")
+        assert stuck.result(timeout=30).status_code == 404
