@@ -20,8 +20,8 @@ public endpoint needs on top (docs/deployment.md, "Serving model"):
   connection comes from a proxy, so the cap is off there; the proxy must apply its own.
 
 One more rule keeps a burst orderly rather than slow: at most CONCURRENT_REQUESTS_PER_WORKER
-API requests of a worker run at once (`RunSlots`). A greenlet gives its slot up while it waits on its
-client, so slow clients hold none. Without it, 200 claims arriving together all start, share
+API requests of a worker run at once (`RunSlots`). A greenlet gives its slot up while it waits
+on its client, so slow clients hold none. Without it, 200 claims arriving together all start, share
 the CPU in turns and all finish late (p50 close to the slowest); with it they are served about
 in order of arrival, as by a pool of threads (bench/bench_claims.py).
 """
