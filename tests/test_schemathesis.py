@@ -63,9 +63,12 @@ LIVE = schemathesis.openapi.from_path(
 @pytest.fixture(scope="module")
 def service(redis_server, tmp_path_factory):
     log = tmp_path_factory.mktemp("schemathesis") / "gunicorn.log"
-    # Limits on, but far above what the fuzzing sends: every request goes through the limiter.
+    # Limits on, but far above what the fuzzing sends: every request goes through the limiter
+    # and the quota. The quota counts what 127.0.0.1 keeps stored on the session's Redis,
+    # earlier modules' shares included, so it is raised too.
     env = {"CHUNK_SIZE": str(CHUNK), "MAX_SHARE_BYTES": str(8 * 1024 * 1024),
            "MAX_DOWNLOADS": "10", "RATE_LIMITS_ENABLED": "1",
+           "STORED_SHARES_PER_SENDER": "100000", "STORED_BYTES_PER_SENDER": str(64 * 1024 ** 3),
            **dict.fromkeys(("RATE_LIMIT_DEFAULT", "RATE_LIMIT_CREATE", "RATE_LIMIT_CHUNK",
                             "RATE_LIMIT_CLAIM"), "100000 per minute")}
     server = GunicornProcess(redis_server.url, workers=2, threads=4, env=env,
