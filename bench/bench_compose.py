@@ -35,6 +35,7 @@ from bench_default import (  # noqa: E402
     http_download,
     http_upload,
     median,
+    payload,
     raw_get,
     raw_set,
 )
@@ -80,9 +81,7 @@ def main():
     parser.add_argument("--repeat", type=int, default=2, help="interleaved repeats (default 2)")
     args = parser.parse_args()
     size = args.size_mib * MIB
-    block = os.urandom(CHUNK + 65536)
-    chunks = [block[(i * 7919) % 65536:][:CHUNK] for i in range(size // CHUNK)]
-    keys = [b"bench:raw:%d" % i for i in range(len(chunks))]
+    chunks, keys = payload(size)
     load = os.getloadavg()
     valkey_version, caddy_version = versions()
     print(f"# Compose deployment as plain processes: {args.size_mib} MiB in 4 MiB chunks, "

@@ -114,6 +114,14 @@ def api_download(api, sid, auth, size):
         raise AssertionError(f"downloaded {received} of {size} bytes")
 
 
+def payload(size):
+    """Return (chunks, raw keys): `size` bytes as 4 MiB chunks of random bytes, each a different
+    slice of one block (no two alike, without drawing `size` random bytes), and a raw key each."""
+    block = os.urandom(CHUNK + 65536)
+    chunks = [block[(i * 7919) % 65536:][:CHUNK] for i in range(size // CHUNK)]
+    return chunks, [b"bench:raw:%d" % i for i in range(len(chunks))]
+
+
 def http_upload(api, port, chunks):
     """Upload through the service with the minimal HTTP client (bench/raw.py); the share is
     created and finalized through `api`, so only the chunk bodies go the fast way."""
@@ -167,13 +175,7 @@ def wait_rewrite(client):
 
 def info(client):
     """Return INFO persistence, read with the raw client (a bulk reply)."""
-    client.sock.sendall(client._header(b"INFO", b"persistence"))
-    line, extra = client._read_line()
-    length = int(line[1:])
-    data = bytearray(extra)
-    while len(data) < length + 2:
-        data += client.sock.recv(65536)
-    rows = bytes(data[:length]).decode().splitlines()
+    rows = client.bulk(b"INFO", b"persistence").decode().splitlines()
     return dict(row.split(":", 1) for row in rows if ":" in row)
 
 
@@ -211,9 +213,7 @@ def main():
     parser.add_argument("--cli", action="store_true", help="also time onetimeshare send / get")
     args = parser.parse_args()
     size = args.size_mib * MIB
-    block = os.urandom(CHUNK + 65536)
-    chunks = [block[(i * 7919) % 65536:][:CHUNK] for i in range(size // CHUNK)]
-    keys = [b"bench:raw:%d" % i for i in range(len(chunks))]
+    chunks, keys = payload(size)
     load = os.getloadavg()
     print(f"# Default deployment: {args.size_mib} MiB in 4 MiB chunks, {args.repeat} repeat(s)\n")
     print(f"nproc {os.cpu_count()}, load average {load[0]:.1f} at start (a shared machine: "

@@ -12,6 +12,40 @@ import socket
 import threading
 
 
+def tcp_connection(address):
+    """Connect to `address` over TCP with TCP_NODELAY (as redis-py and httpx set it), so a
+    small request is never held back waiting for an ACK."""
+    sock = socket.create_connection(address)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return sock
+
+
+def send_pieces(sock, pieces):
+    """Send `pieces` in one `sendmsg`; what the socket did not take, without copying a piece."""
+    sent = sock.sendmsg(pieces)
+    for piece in pieces:
+        if sent >= len(piece):
+            sent -= len(piece)
+            continue
+        sock.sendall(memoryview(piece)[sent:])
+        sent = 0
+
+
+def read_through(sock, buffer, delimiter):
+    """`recv_into` `buffer` until `delimiter` arrives; return (what came before it, what came
+    after it)."""
+    view = memoryview(buffer)
+    filled = 0
+    while True:
+        count = sock.recv_into(view[filled:])
+        if not count:
+            raise ConnectionError(f"closed before {delimiter!r}")
+        filled += count
+        end = buffer.find(delimiter, 0, filled)
+        if end >= 0:
+            return bytes(buffer[:end]), bytes(buffer[end + len(delimiter):filled])
+
+
 class RespClient:
     """A minimal RESP client: SET, GET, DEL and simple commands only.
 
@@ -21,8 +55,7 @@ class RespClient:
 
     def __init__(self, address):
         if isinstance(address, tuple):
-            self.sock = socket.create_connection(address)
-            self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            self.sock = tcp_connection(address)
         else:
             self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
             self.sock.connect(address)
@@ -43,13 +76,7 @@ class RespClient:
 
     def _read_line(self):
         """Read one reply line (a status, an integer or a bulk header) and what follows it."""
-        view = memoryview(self._small)
-        filled = 0
-        while True:
-            filled += self.sock.recv_into(view[filled:])
-            end = self._small.find(b"\r\n", 0, filled)
-            if end >= 0:
-                return bytes(self._small[:end]), bytes(self._small[end + 2:filled])
+        return read_through(self.sock, self._small, b"\r\n")
 
     def command(self, *parts):
         """Send a small command; return its one-line reply (errors raise)."""
@@ -61,22 +88,22 @@ class RespClient:
         return line
 
     def set(self, key, data):
-        header = self._header(b"SET", key, payload_len=len(data))
-        total = len(header) + len(data) + 2
-        sent = self.sock.sendmsg([header, data, b"\r\n"])
-        if sent < total:  # the rest, without copying the chunk
-            view = memoryview(data)
-            pieces = [(header, len(header)), (view, len(data)), (b"\r\n", 2)]
-            skip = sent
-            for piece, length in pieces:
-                if skip >= length:
-                    skip -= length
-                    continue
-                self.sock.sendall(piece[skip:])
-                skip = 0
+        send_pieces(self.sock, [self._header(b"SET", key, payload_len=len(data)), data, b"\r\n"])
         line, _ = self._read_line()
         if line != b"+OK":
             raise RuntimeError(line.decode())
+
+    def bulk(self, *parts):
+        """Send a small command whose reply is one bulk string (INFO, ...); return its bytes."""
+        self.sock.sendall(self._header(*parts))
+        line, extra = self._read_line()
+        if not line.startswith(b"$"):
+            raise RuntimeError(line.decode())
+        length = int(line[1:])
+        data = bytearray(extra)
+        while len(data) < length + 2:
+            data += self.sock.recv(65536)
+        return bytes(data[:length])
 
     def get_into(self, key, buffer):
         """GET `key` into `buffer` (a writable memoryview, large enough); return its length."""
@@ -137,8 +164,7 @@ class HttpClient:
     """
 
     def __init__(self, port):
-        self.sock = socket.create_connection(("127.0.0.1", port))
-        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.sock = tcp_connection(("127.0.0.1", port))
         self._head = bytearray(64 * 1024)
 
     def close(self):
@@ -148,30 +174,12 @@ class HttpClient:
         """Send one request; return (status, headers, the body left in the head buffer)."""
         lines = [f"{method} {path} HTTP/1.1", "Host: 127.0.0.1",
                  f"Content-Length: {len(body)}", *(f"{k}: {v}" for k, v in headers)]
-        head = ("\r\n".join(lines) + "\r\n\r\n").encode()
-        sent = self.sock.sendmsg([head, body])
-        if sent < len(head):
-            self.sock.sendall(head[sent:])
-            sent = len(head)
-        if sent < len(head) + len(body):  # the rest, without copying the body
-            self.sock.sendall(memoryview(body)[sent - len(head):])
-        return self._read_head()
-
-    def _read_head(self):
-        view = memoryview(self._head)
-        filled = 0
-        while True:
-            count = self.sock.recv_into(view[filled:])
-            if not count:
-                raise ConnectionError("closed before the answer's head")
-            filled += count
-            end = self._head.find(b"\r\n\r\n", 0, filled)
-            if end >= 0:
-                break
-        lines = bytes(self._head[:end]).decode("latin-1").split("\r\n")
-        fields = dict(line.split(": ", 1) for line in lines[1:])
-        fields = {k.lower(): v for k, v in fields.items()}
-        return int(lines[0].split(" ")[1]), fields, bytes(self._head[end + 4:filled])
+        send_pieces(self.sock, [("\r\n".join(lines) + "\r\n\r\n").encode(), body])
+        head, extra = read_through(self.sock, self._head, b"\r\n\r\n")
+        lines = head.decode("latin-1").split("\r\n")
+        fields = {name.lower(): value for name, value in
+                  (line.split(": ", 1) for line in lines[1:])}
+        return int(lines[0].split(" ")[1]), fields, extra
 
     def call(self, method, path, headers=(), body=b""):
         """Send a request with a small answer; return (status, answer body)."""

@@ -308,8 +308,8 @@ def put_chunk(share_id, owner_token, index, data, upload_idle):
     # On the node that owns the share (redis-py's cluster pipeline refuses EVALSHA). A Script
     # object in a pipeline is loaded (SCRIPT EXISTS/LOAD) before MULTI is sent, so EXEC cannot
     # meet NOSCRIPT after the HSET has run.
-    with _connection().node_client(keys[0]).pipeline(transaction=True) as pipe:
-        pipe.hset(keys[1], staged, data)
+    with _connection().node_client(keys.share).pipeline(transaction=True) as pipe:
+        pipe.hset(keys.data, staged, data)
         _connection().scripts["put_chunk"](
             keys=keys, args=[digest(owner_token), index, staged, upload_idle * 1000], client=pipe)
         _, reply = pipe.execute()
@@ -416,7 +416,7 @@ def read_chunk(share_id, ticket, index, claim_idle):
     *_, field = rest  # size, chunk size, chunks, then the field that holds the chunk
     # The bytes are read outside Lua (see put_chunk). Fields of a ready share never change, and
     # one deleted in between reads as missing.
-    data = client().hget(share_keys(share_id)[1], field)
+    data = client().hget(share_keys(share_id).data, field)
     if data is None:
         raise StoreError("gone", "purged")
     return data
