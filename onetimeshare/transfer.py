@@ -53,8 +53,9 @@ from .metadata import (
 READ_SIZE = 1 << 20
 #: Chunks uploaded at once, each on its own connection, while the next one is encrypted.
 UPLOADS_IN_FLIGHT = 3
-#: Body pieces read ahead of decryption on the way down (httpx's pieces are up to 64 KiB).
-PIECES_AHEAD = 32
+#: Body pieces read ahead of decryption on the way down (each up to api.RESPONSE_READ_BYTES,
+#: 1 MiB: so at most 4 MiB wait in memory).
+PIECES_AHEAD = 4
 RETRIES = 5
 RETRY_PAUSE_SECONDS = 0.5
 

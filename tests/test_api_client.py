@@ -4,6 +4,7 @@ These answers are fed through httpx's MockTransport, because what is checked is 
 reading of an answer, not the server: the server's own tests walk every code against Redis.
 """
 
+import os
 import re
 import subprocess
 import sys
@@ -12,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from onetimeshare import errors
+from onetimeshare import api, errors
 from onetimeshare.api import PASSWORD_PROOF_HEADER, ShareApi, proof_headers
 from onetimeshare.cli_common import EXIT_CODES, Exit, exit_for
 from onetimeshare.encoding import b64u_encode
@@ -199,3 +200,35 @@ def test_starting_the_client_does_not_import_httpx_own_command_line_tool():
     loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
                             check=True).stdout.strip()
     assert loaded == "[]"
+
+
+def test_responses_are_read_in_large_pieces():
+    # httpcore reads 64 KiB per call by default: 64 reads, each through h11's buffer, for every
+    # 4 MiB chunk of a download (docs/performance.md, what limits it, item 5).
+    import http.server
+    import threading
+
+    body = os.urandom(3 * 1024 * 1024)
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        with httpx.Client() as http, http.stream(
+                "GET", f"http://127.0.0.1:{server.server_port}/") as response:
+            pieces = list(response.iter_raw())
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert b"".join(pieces) == body
+    assert api.RESPONSE_READ_BYTES >= 1024 * 1024
+    assert max(len(piece) for piece in pieces) > 64 * 1024
