@@ -194,7 +194,7 @@ def test_protocol_md_lists_every_code_the_server_and_the_client_know():
 
 def test_starting_the_client_does_not_import_httpx_own_command_line_tool():
     # httpx imports its CLI (click, pygments, rich) whenever they are installed: ~110 ms of
-    # every `onetimeshare` start for nothing (docs/performance.md, what limits it, item 5).
+    # every `onetimeshare` start for nothing (docs/performance.md, what limits it, item 4).
     probe = ("import sys, onetimeshare.cli; "
              "print(sorted(m for m in ('click', 'pygments', 'rich') if m in sys.modules))")
     loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
@@ -204,7 +204,7 @@ def test_starting_the_client_does_not_import_httpx_own_command_line_tool():
 
 def test_responses_are_read_in_large_pieces():
     # httpcore reads 64 KiB per call by default: 64 reads, each through h11's buffer, for every
-    # 4 MiB chunk of a download (docs/performance.md, what limits it, item 5).
+    # 4 MiB chunk of a download (docs/performance.md, what limits it, item 4).
     import http.server
     import threading
 
