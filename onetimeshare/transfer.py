@@ -54,8 +54,9 @@ READ_SIZE = 1 << 20
 #: Chunks uploaded at once, each on its own connection, while the next one is encrypted.
 UPLOADS_IN_FLIGHT = 3
 #: Body pieces read ahead of decryption on the way down (each up to api.RESPONSE_READ_BYTES,
-#: 1 MiB: so at most 4 MiB wait in memory).
-PIECES_AHEAD = 4
+#: 1 MiB: so at most 2 MiB wait in memory; 4 pushed `get --json` of a 64 MiB note past the
+#: 16 MiB its memory test allows, and were no faster in bench_default).
+PIECES_AHEAD = 2
 RETRIES = 5
 RETRY_PAUSE_SECONDS = 0.5
 
