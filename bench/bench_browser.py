@@ -253,7 +253,7 @@ def print_table(rows, size):
     print("|---|--:|--:|--:|--:|" + "--:|" * len(labels) + "--:|")
     for name, seconds, transport, cpu, heap in rows:
         rate = rates[name]
-        print(f"| {name} | {seconds:.2f} | {rate:.0f} | {rate / crypto:.2f} | "
+        print(f"| {name} | {seconds:.3f} | {rate:.0f} | {rate / crypto:.2f} | "
               f"{f'{rate / rates[transport]:.2f}' if transport else ''} | "
               + "".join(f"{cpu[label]:.2f} | " for label in labels)
               + f"{f'{heap / MIB:.1f}' if heap is not None else ''} |")

@@ -33,7 +33,8 @@ def test_the_browser_benchmark_round_trips_a_file_and_prints_every_row(capsys, m
     for row in ROWS:
         match = re.search(rf"^\| {re.escape(row)}[^|]* \| ([\d.]+) \| (\d+) \|", table, re.M)
         assert match, f"no row for {row!r} in:\n{table}"
-        assert float(match.group(1)) > 0
+        # Seconds can print as 0.000 for the fastest row on a fast machine; the rate cannot.
+        assert float(match.group(1)) >= 0 and int(match.group(2)) > 0
     heaps = re.findall(r"^\| (?:encrypt and upload|download and decrypt).* \| ([\d.]+) \|$",
                        table, re.M)
     assert len(heaps) == 2, table
