@@ -9,6 +9,7 @@ authenticate, so stdout may have received part of the content before a failure (
 
 import codecs
 import contextlib
+import errno
 import json
 import os
 import shutil
@@ -107,7 +108,9 @@ def _sink(args, name, metadata, status):
     if needed > free:
         raise CliError(Exit.LOCAL_IO, f"not enough space in {path.parent}: "
                                       f"{human_size(needed)} needed, {human_size(free)} free")
-    return AtomicFile(path, args.force)
+    # Plaintext is never larger than the ciphertext the server holds: a sender's metadata cannot
+    # make this reserve more than that.
+    return AtomicFile(path, args.force, reserve=min(needed, status["size"]))
 
 
 def safe_name(name) -> str:
@@ -151,19 +154,50 @@ def target_path(output, name, force) -> Path:
 
 
 class AtomicFile:
-    """A temporary file beside `path` (mode 0600), renamed to `path` only by `commit`."""
+    """A temporary file beside `path` (mode 0600), renamed to `path` only by `commit`.
 
-    def __init__(self, path: Path, force: bool):
+    With `reserve`, the file's blocks are allocated up front (`posix_fallocate`): before the
+    claim, so a disk that fills meanwhile fails the command while the share can still be
+    downloaded, and writes then land in allocated blocks. Written data is handed to the
+    kernel's writeback as the download goes (`posix_fadvise` DONTNEED on what lies
+    WRITEBACK_LAG behind), so the fsync in `commit` waits for the last few MiB, not for all
+    of it: 256 MiB written and fsynced in 0.28 against 0.42 ms per MiB (docs/performance.md).
+    """
+
+    WRITEBACK_LAG = 16 * 1024 * 1024
+
+    def __init__(self, path: Path, force: bool, reserve: int = 0):
         self.path, self.force = path, force
         descriptor, self.temporary = tempfile.mkstemp(dir=path.parent, prefix=".onetimeshare-",
                                                       suffix=".part")
         self.file = os.fdopen(descriptor, "wb")
+        self.written = self._handed_over = 0
+        self.reserved = False
+        if reserve > 0 and hasattr(os, "posix_fallocate"):
+            try:
+                os.posix_fallocate(descriptor, 0, reserve)
+                self.reserved = True
+            except OSError as error:
+                if error.errno == errno.ENOSPC:
+                    self.discard()
+                    raise CliError(Exit.LOCAL_IO, f"not enough space in {path.parent} for "
+                                                  f"{human_size(reserve)}") from None
+                # Any other refusal (a file system without it): write without a reservation.
 
     def write(self, data):
         self.file.write(data)
+        self.written += len(data)
+        behind = self.written - self.WRITEBACK_LAG
+        if behind - self._handed_over >= self.WRITEBACK_LAG and hasattr(os, "posix_fadvise"):
+            # Bytes that far back have left the file object's buffer for the kernel.
+            os.posix_fadvise(self.file.fileno(), self._handed_over, behind - self._handed_over,
+                             os.POSIX_FADV_DONTNEED)
+            self._handed_over = behind
 
     def commit(self, raw=False) -> dict:
         self.file.flush()
+        if self.reserved:
+            os.ftruncate(self.file.fileno(), self.written)  # the reservation may exceed it
         os.fsync(self.file.fileno())
         self.file.close()
         if self.force:
