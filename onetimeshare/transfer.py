@@ -12,8 +12,6 @@ New shares are protocol v2 (padded content, access and password proofs). Opening
 read-only, v1 shares stored before it (protocol.md, "Version 1").
 """
 
-import queue
-import threading
 import time
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
@@ -53,10 +51,6 @@ from .metadata import (
 READ_SIZE = 1 << 20
 #: Chunks uploaded at once, each on its own connection, while the next one is encrypted.
 UPLOADS_IN_FLIGHT = 3
-#: Body pieces read ahead of decryption on the way down (each up to api.RESPONSE_READ_BYTES,
-#: 1 MiB: so at most 2 MiB wait in memory; 4 pushed `get --json` of a 64 MiB note past the
-#: 16 MiB its memory test allows, and were no faster in bench_default).
-PIECES_AHEAD = 2
 RETRIES = 5
 RETRY_PAUSE_SECONDS = 0.5
 
@@ -327,17 +321,25 @@ def receive(api: ShareApi, info: ShareInfo, sink, progress=None) -> int:
     A dropped connection or a 503 is retried from the last byte received (`Range`), up to
     RETRIES times in a row without progress. `progress` gets the plaintext bytes written so far.
     A claim that lapses mid-download raises ProofRejected with code `ticket_invalid`.
+
+    Each piece is decrypted and written as it arrives, in the caller's thread: AES-GCM costs
+    0.14 ms per MiB and a write to the page cache about as much, so a second thread gained
+    nothing on two cores and its hand-overs cost a quarter more CPU (docs/performance.md).
     """
     claim = api.claim(info.share_id, info.keys.access_token, info.keys.password_token)
     decryptor = Decryptor(info.keys.content_ikm)
-    # Decryption and writing run beside the network reads (a thread, a bounded queue).
-    writer = _DecryptingSink(decryptor, sink, progress)
-    try:
-        _fetch(api, info, claim, writer)
-        written = writer.finish()
-    except BaseException:
-        writer.abandon()
-        raise
+    written = 0
+
+    def write(data):
+        nonlocal written
+        plaintext = decryptor.update(data)
+        if plaintext:
+            sink.write(plaintext)
+            written += len(plaintext)
+            if progress:
+                progress(written)
+
+    _fetch(api, info, claim, write)
     tail = decryptor.finalize()
     sink.write(tail)
     written += len(tail)
@@ -346,8 +348,8 @@ def receive(api: ShareApi, info: ShareInfo, sink, progress=None) -> int:
     return written
 
 
-def _fetch(api, info, claim, writer):
-    """Stream the ciphertext into `writer`, resuming with Range after a retryable failure."""
+def _fetch(api, info, claim, write):
+    """Stream the ciphertext into `write`, resuming with Range after a retryable failure."""
     received = failures = 0
     while received < claim["size"]:
         start = received
@@ -361,7 +363,7 @@ def _fetch(api, info, claim, writer):
                 # with the connection, and the resume would start further back.
                 for data in pieces:
                     received += len(data)
-                    writer.feed(data)
+                    write(data)
         except ServerUnavailable as error:
             if not retryable(error):
                 raise
@@ -375,68 +377,6 @@ def _fetch(api, info, claim, writer):
         if received == start:  # an answer that ends cleanly without a byte would loop forever
             raise ProtocolError(f"the server stopped sending at byte {received} of "
                                 f"{claim['size']}")
-
-
-class _DecryptingSink:
-    """Decrypt and write the ciphertext in a thread of its own, while the caller reads more.
-
-    The caller (which reads the network, in its own context: an in-process WSGI app streams
-    only there) hands pieces over through a bounded queue (at most PIECES_AHEAD). Decryption
-    errors and write errors are raised to the caller at its next `feed` or at `finish`.
-    """
-
-    _END = object()
-
-    def __init__(self, decryptor, sink, progress):
-        self.decryptor, self.sink, self.progress = decryptor, sink, progress
-        self.written = 0
-        self._error = None
-        self._queue = queue.Queue(PIECES_AHEAD)
-        self._thread = threading.Thread(target=self._run, name="ots-decrypt", daemon=True)
-        self._thread.start()
-
-    def _run(self):
-        try:
-            while (data := self._queue.get()) is not self._END:
-                plaintext = self.decryptor.update(data)
-                self.sink.write(plaintext)
-                self.written += len(plaintext)
-                if self.progress:
-                    self.progress(self.written)
-        except BaseException as error:  # raised in the caller's thread
-            self._error = error
-            while self._queue.get() is not self._END:  # let the caller's puts through
-                pass
-
-    def _put(self, item):
-        while True:
-            if self._error is not None:
-                raise self._error
-            try:
-                self._queue.put(item, timeout=0.1)
-                return
-            except queue.Full:
-                continue
-
-    def feed(self, data):
-        self._put(data)
-
-    def finish(self):
-        """Wait for every piece to be written; raise the thread's error if it had one."""
-        self._put(self._END)
-        self._thread.join()
-        if self._error is not None:
-            raise self._error
-        return self.written
-
-    def abandon(self):
-        """Stop the thread after a failure of the caller's (best effort, no error raised)."""
-        if self._thread.is_alive():
-            try:
-                self._queue.put(self._END, timeout=5)
-            except queue.Full:
-                return
-            self._thread.join(timeout=5)
 
 
 def retryable(error: ServerUnavailable) -> bool:
