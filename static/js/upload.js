@@ -1,6 +1,6 @@
 // Send a share: derive keys, encrypt the content as it is read, upload it in chunks, finalize.
 //
-//   source.stream() -> sealedPieces (RFC 8188, padded, cut into the server's chunk size) -> PUT
+//   source.stream() -> encryptStream (RFC 8188, padded) -> cut into the server's chunk size -> PUT
 //
 // Shares are always protocol version 2: the server stores the access verifier (and, with a
 // password, the password verifier), never anything that would test a password offline.
@@ -11,13 +11,13 @@
 // No DOM here: the page passes callbacks.
 
 import * as api from './api.js';
-import { encryptedSize } from './crypto/ece.js';
+import { encryptedSize, encryptStream } from './crypto/ece.js';
 import { b64uEncode } from './crypto/encoding.js';
 import { deriveKeys, newPasswordParams, newSecret } from './crypto/keys.js';
 import { buildLink } from './crypto/links.js';
 import { encryptMetadata, UNKNOWN_TYPE } from './crypto/metadata.js';
-import { sealedPieces } from './crypto/sealed-pieces.js';
 import { ContentChanged } from './errors.js';
+import { rechunk } from './rechunk.js';
 import { withRetry } from './retry.js';
 
 export const PROTOCOL_VERSION = 2;
@@ -57,13 +57,16 @@ export async function sendShare(content, options, { signal, onStage, onCreated, 
 
   onStage?.('upload');
   let sent = 0;
-  const pieces = sealedPieces(content.stream(), keys.contentIkm, { size: content.size, pieceSize: created.chunk_size });
-  await uploadPieces(share, pieces, {
+  const uploader = chunkUploader(share, {
     signal, onRetry, onChunk: (bytes) => {
       sent += bytes;
       onProgress?.(sent, size);
     },
   });
+  await content.stream()
+    .pipeThrough(encryptStream(keys.contentIkm, { size: content.size }))
+    .pipeThrough(rechunk(created.chunk_size))
+    .pipeTo(uploader, { signal });
   if (sent !== size) {
     // The encrypter already refuses a source of another length; this catches a mispredicted body.
     throw new ContentChanged(`The content changed while it was read: ${sent} bytes sent, ${size} declared.`);
@@ -74,32 +77,28 @@ export async function sendShare(content, options, { signal, onStage, onCreated, 
   return { ...share, link: buildLink(location.origin, share.id, secret) };
 }
 
-/**
- * PUT each piece of `pieces` (an async iterable) as the next chunk, PARALLEL at a time, with
- * retries; resolve once all are stored. The first failure (or an abort) stops the loop, which
- * stops `pieces` too (its source is cancelled), and is thrown once the chunks in flight settle.
- */
-async function uploadPieces(share, pieces, { signal, onChunk, onRetry }) {
+/** Return a WritableStream that PUTs each chunk written to it, PARALLEL at a time, with retries. */
+function chunkUploader(share, { signal, onChunk, onRetry }) {
   const inFlight = new Set();
   let index = 0;
   let failure = null;
-  try {
-    for await (const piece of pieces) {
-      signal?.throwIfAborted();
+  return new WritableStream({
+    async write(chunk) {
+      if (failure) throw failure;
       const current = index++;
       const task = withRetry(
-        () => api.putChunk(share.id, share.ownerToken, current, piece, { signal }),
+        () => api.putChunk(share.id, share.ownerToken, current, chunk, { signal }),
         { signal, onRetry },
-      ).then(() => onChunk(piece.length), (error) => {
+      ).then(() => onChunk(chunk.length), (error) => {
         failure ??= error;
       }).finally(() => inFlight.delete(task));
       inFlight.add(task);
       if (inFlight.size >= PARALLEL) await Promise.race(inFlight);
       if (failure) throw failure;
-    }
-  } finally {
-    await Promise.all(inFlight);
-  }
-  signal?.throwIfAborted();
-  if (failure) throw failure;
+    },
+    async close() {
+      await Promise.all(inFlight);
+      if (failure) throw failure;
+    },
+  }, { highWaterMark: 1 });
 }

@@ -80,11 +80,6 @@ export function largestPlaintextIn(bodySize, rs = RECORD_SIZE) {
   return Math.max(0, bodySize - HEADER_LENGTH - (TAG_LENGTH + 1) * records);
 }
 
-/** Return a body's header: salt, record size and key id (empty unless given). */
-export function bodyHeader(salt, rs, keyid = new Uint8Array(0)) {
-  return concatBytes(salt, uint32(rs), Uint8Array.of(keyid.length), keyid);
-}
-
 /**
  * Seal and open single records of one body; the nonce of record `seq` is bound to it.
  *
@@ -182,7 +177,7 @@ export class Encrypter {
     }
     this.ikm = ikm.slice();
     this.salt = salt.slice();
-    this.header = bodyHeader(this.salt, rs, keyid);
+    this.header = concatBytes(this.salt, uint32(rs), Uint8Array.of(keyid.length), keyid);
     this.chunk = dataPerRecord(rs);
     this.buffer = new Uint8Array(this.chunk + 1);
     this.fill = 0;
