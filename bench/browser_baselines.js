@@ -8,6 +8,8 @@
 //   rawDownload():         GET that share's content and read it to the end;
 //   rawDownloadSaved():    GET that share's content straight into the page's way of saving
 //                          (below): the floor of a download that lands on disk, with no crypto.
+//   fileRead(selector):    read the file picked in the input at `selector` to the end the page's
+//                          way (File.stream()), keeping nothing: what the upload reads first.
 //   serviceWorkerSave(total): the page's way of saving (static/js/save.js, service worker and
 //                          download manager) fed `total` bytes already in memory, 4 MiB at a time,
 //                          timed until the page has handed over the last byte.
@@ -22,6 +24,16 @@
     for (let done = 0, n = 0; done < total; done += size, n++) {
       new DataView(iv.buffer).setUint32(8, n);
       await crypto.subtle.encrypt({ name: 'AES-GCM', iv }, key, data);
+    }
+    return (performance.now() - started) / 1000;
+  },
+
+  async fileRead(selector) {
+    const reader = document.querySelector(selector).files[0].stream().getReader();
+    const started = performance.now();
+    for (;;) {
+      const { done } = await reader.read();
+      if (done) break;
     }
     return (performance.now() - started) / 1000;
   },

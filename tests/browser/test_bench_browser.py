@@ -11,8 +11,8 @@ from bench import bench_browser
 from bench.bare_chromium import DevToolsError
 from tests.support import missing_part
 
-ROWS = ("raw crypto.subtle AES-GCM, 64 KiB calls", "raw fetch PUT", "raw fetch GET",
-        "raw service worker save", "raw fetch GET saved", "encrypt and upload",
+ROWS = ("raw crypto.subtle AES-GCM, 64 KiB calls", "raw file read", "raw fetch PUT",
+        "raw fetch GET", "raw service worker save", "raw fetch GET saved", "encrypt and upload",
         "download and decrypt")
 
 
@@ -29,6 +29,8 @@ def test_the_browser_benchmark_round_trips_a_file_and_prints_every_row(capsys, m
     assert "Server: the default deployment" in table
     for way in ("upload", "download"):
         assert re.search(rf"^page {way}: \d+ MiB/s, raw fetch \d+ MiB/s, ratio [\d.]+", table, re.M)
+    assert re.search(r"^page upload against reading the file, .* \(computed: \d+ MiB/s\): [\d.]+$",
+                     table, re.M)
     assert "renderer" in by_process
     for row in ROWS:
         match = re.search(rf"^\| {re.escape(row)}[^|]* \| ([\d.]+) \| (\d+) \|", table, re.M)
