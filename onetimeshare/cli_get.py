@@ -157,14 +157,16 @@ class AtomicFile:
     """A temporary file beside `path` (mode 0600), renamed to `path` only by `commit`.
 
     With `reserve`, the file's blocks are allocated up front (`posix_fallocate`): before the
-    claim, so a disk that fills meanwhile fails the command while the share can still be
-    downloaded, and writes then land in allocated blocks. Written data is handed to the
-    kernel's writeback as the download goes (`posix_fadvise` DONTNEED on what lies
-    WRITEBACK_LAG behind), so the fsync in `commit` waits for the last few MiB, not for all
+    claim, so the disk cannot fill up under the download (a refusal fails the command while the
+    share can still be downloaded), and writes then land in allocated blocks. Written data is
+    handed to the kernel's writeback as the download goes (`posix_fadvise` DONTNEED on what
+    lies WRITEBACK_LAG behind), so the fsync in `commit` waits for the last few MiB, not for all
     of it: 256 MiB written and fsynced in 0.28 against 0.42 ms per MiB (docs/performance.md).
     """
 
     WRITEBACK_LAG = 16 * 1024 * 1024
+    #: posix_fadvise is POSIX but not everywhere (macOS): without it, commit's fsync does it all.
+    CAN_ADVISE = hasattr(os, "posix_fadvise")
 
     def __init__(self, path: Path, force: bool, reserve: int = 0):
         self.path, self.force = path, force
@@ -188,7 +190,7 @@ class AtomicFile:
         self.file.write(data)
         self.written += len(data)
         behind = self.written - self.WRITEBACK_LAG
-        if behind - self._handed_over >= self.WRITEBACK_LAG and hasattr(os, "posix_fadvise"):
+        if self.CAN_ADVISE and behind - self._handed_over >= self.WRITEBACK_LAG:
             # Bytes that far back have left the file object's buffer for the kernel.
             os.posix_fadvise(self.file.fileno(), self._handed_over, behind - self._handed_over,
                              os.POSIX_FADV_DONTNEED)
