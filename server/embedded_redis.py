@@ -32,6 +32,14 @@ START_TIMEOUT_SECONDS = 15
 #: and per MiB read from 1.25-1.33 to 0.78-1.17 (docs/performance.md).
 MALLOC_ENV = {"MALLOC_MMAP_THRESHOLD_": str(128 * 1024)}
 HUGE_PAGES_TUNABLE = "glibc.malloc.hugetlb=1"
+#: Valkey compacts its append-only file (a forked rewrite of every live key) once the file has
+#: doubled since the last compaction, but not below this size. At Valkey's own 64 MiB, a share
+#: of more than 64 MiB sent to a quiet server set off a rewrite halfway, which wrote what had
+#: arrived to disk a second time while the rest was still coming in: 2.7-2.9 ms of CPU per MiB
+#: uploaded on top of the upload's own 3.3-4.8 (bench/bench_default.py, docs/performance.md).
+#: Deleted ciphertext does not wait for it: the workers ask for a rewrite within
+#: AOF_PURGE_SECONDS of any deletion (server/aof_purge.py).
+REWRITE_MIN_SIZE = "1gb"
 
 
 def executable():
@@ -101,6 +109,7 @@ def _spawn(directory, maxmemory):
         "--save", "",
         "--maxmemory", str(maxmemory),
         "--maxmemory-policy", "noeviction",
+        "--auto-aof-rewrite-min-size", REWRITE_MIN_SIZE,
         "--logfile", str(directory / "redis.log"),
         "--daemonize", "no",
     ]

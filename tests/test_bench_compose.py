@@ -33,10 +33,11 @@ def test_valkey_runs_with_exactly_compose_yamls_flags_on_loopback_tcp(tmp_path):
         try:
             config = {}
             for name in ("appendonly", "appendfsync", "hz", "save", "maxmemory",
-                         "maxmemory-policy", "bind", "unixsocket"):
+                         "maxmemory-policy", "auto-aof-rewrite-min-size", "bind", "unixsocket"):
                 config.update(client.config_get(name))
         finally:
             client.close()
     assert config == {"appendonly": "yes", "appendfsync": "everysec", "hz": "100", "save": "",
                       "maxmemory": str(2 * 1024 ** 3), "maxmemory-policy": "noeviction",
+                      "auto-aof-rewrite-min-size": str(1024 ** 3),
                       "bind": "127.0.0.1", "unixsocket": ""}

@@ -235,6 +235,7 @@ def test_compose_redis_is_private_persistent_and_never_evicts():
     assert options["--appendfsync"] == "everysec"
     assert options["--maxmemory-policy"] == "noeviction"
     assert options["--maxmemory"] == "2gb"
+    assert options["--auto-aof-rewrite-min-size"] == "1gb", "a large share is written once"
     assert compose({"REDIS_MAXMEMORY": "8gb"})["services"]["redis"]["command"] == [
         "8gb" if option == "2gb" else option for option in command]
     (volume,) = redis_service["volumes"]
@@ -343,11 +344,13 @@ def test_redis_runs_with_the_flags_of_compose(served):
     client = redis.Redis.from_url(served.redis.url, decode_responses=True)
     try:
         config = {name: client.config_get(name)[name] for name in
-                  ("appendonly", "appendfsync", "save", "maxmemory", "maxmemory-policy")}
+                  ("appendonly", "appendfsync", "save", "maxmemory", "maxmemory-policy",
+                   "auto-aof-rewrite-min-size")}
     finally:
         client.close()
     assert config == {"appendonly": "yes", "appendfsync": "everysec", "save": "",
-                      "maxmemory": str(2 * 1024**3), "maxmemory-policy": "noeviction"}
+                      "maxmemory": str(2 * 1024**3), "maxmemory-policy": "noeviction",
+                      "auto-aof-rewrite-min-size": str(1024**3)}
 
 
 def test_image_answers_health_and_readiness(served):

@@ -120,3 +120,25 @@ def test_embedded_server_environment_holds_its_allocator_settings():
     assert merged["GLIBC_TUNABLES"] == "glibc.malloc.arena_max=2:glibc.malloc.hugetlb=1"
     kept = embedded_redis.server_environment({"GLIBC_TUNABLES": "glibc.malloc.hugetlb=0"})
     assert kept["GLIBC_TUNABLES"] == "glibc.malloc.hugetlb=0", "the operator's choice stands"
+
+
+def test_a_large_share_is_written_to_disk_once(tmp_path):
+    """A 96 MiB share arriving on a quiet server does not set off an AOF rewrite (issue 14).
+
+    At Valkey's own `auto-aof-rewrite-min-size` (64 MiB) the file doubled over its small base
+    halfway through, and the rewrite wrote the chunks already stored a second time.
+    """
+    url, process = embedded_redis.start(tmp_path)
+    try:
+        client = redis.Redis.from_url(url)
+        chunk = os.urandom(4 * 1024 * 1024)
+        for index in range(96 // 4):
+            client.hset("ots:{s}:data", f"n{index}", chunk)
+        time.sleep(0.3)  # the server looks every 1/hz s (10 ms)
+        persistence = client.info("persistence")
+        assert persistence["aof_rewrites"] == 0
+        assert not persistence["aof_rewrite_in_progress"]
+        assert persistence["aof_current_size"] > 96 * 1024 * 1024
+        client.close()
+    finally:
+        embedded_redis.stop(process)
