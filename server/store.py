@@ -180,33 +180,14 @@ def memory_info(share_id=None):
     }
 
 
-@guarded
-def ensure_room(nbytes, reserve, share_id=None):
-    """Refuse (StoreError "storage_full") a write of `nbytes` that would eat into the reserve.
+def _has_room(memory, nbytes, reserve):
+    """Say whether `nbytes` more would leave `reserve` bytes free under maxmemory (none: room).
 
     Redis with noeviction refuses *every* write once it is over maxmemory, claims included.
     Keeping `reserve` bytes free for the small writes of claims and completions means a full
-    server still hands out, and then deletes, the shares it already holds.
-
-    On a cluster the write lands on the node that owns `share_id`, so that node is checked.
-    Without an id every primary that answers must have room, since the write could land on any
-    of them (one that does not answer would refuse the write itself).
+    server still hands out, and then deletes, the shares it already holds. The chunk script
+    (lua/put_chunk.lua) makes the same check for each chunk it keeps.
     """
-    connection = _connection()
-    if share_id is not None or not connection.cluster:
-        memories = [memory_info(share_id)]
-    else:
-        memories = []
-        for node in connection.primary_clients().values():
-            try:
-                memories.append(node.info("memory"))
-            except UNREACHABLE:
-                pass
-    if not all(_has_room(memory, nbytes, reserve) for memory in memories):
-        raise StoreError("storage_full")
-
-
-def _has_room(memory, nbytes, reserve):
     limit = int(memory.get("maxmemory", 0))
     return not limit or int(memory["used_memory"]) + nbytes + reserve <= limit
 
@@ -296,22 +277,26 @@ def _node_name(connection, share_id):
 
 
 @guarded
-def put_chunk(share_id, owner_token, index, data, upload_idle):
+def put_chunk(share_id, owner_token, index, data, upload_idle, reserve):
     """Store chunk `index` (idempotent); return how many chunks are stored.
 
     The bytes are written under a fresh field and the script then keeps or drops them, in one
     transaction: they never enter Lua, where Redis builds that hash every byte of a string
-    (Debian's 7.0) spend 2 ms per MiB before the script even starts.
+    (Debian's 7.0) spend 2 ms per MiB before the script even starts. The script drops them too
+    when, stored, they leave less than `reserve` bytes under maxmemory (see `_has_room`): the
+    room check costs no round trip of its own, and is made on the node that holds the share.
     """
     keys = share_keys(share_id)
     staged = f"{index}.{new_token(12)}"
-    # On the node that owns the share (redis-py's cluster pipeline refuses EVALSHA). A Script
-    # object in a pipeline is loaded (SCRIPT EXISTS/LOAD) before MULTI is sent, so EXEC cannot
-    # meet NOSCRIPT after the HSET has run.
+    script = _connection().scripts["put_chunk"].script
+    # On the node that owns the share (redis-py's cluster pipeline refuses EVALSHA). EVAL with
+    # the script's text, not EVALSHA: the transaction cannot meet NOSCRIPT after the HSET has
+    # run, and needs no SCRIPT EXISTS round trip before it (Redis caches the script by its
+    # hash: the few KiB of text are all it costs).
     with _connection().node_client(keys.share).pipeline(transaction=True) as pipe:
         pipe.hset(keys.data, staged, data)
-        _connection().scripts["put_chunk"](
-            keys=keys, args=[digest(owner_token), index, staged, upload_idle * 1000], client=pipe)
+        pipe.eval(script, len(keys), *keys, digest(owner_token), index, staged,
+                  upload_idle * 1000, reserve)
         _, reply = pipe.execute()
     status, rest = reply[0].decode(), reply[1:]
     _raise_unless_ok(status, rest)

@@ -97,9 +97,9 @@ def put_chunk(sid, index):
                f"A chunk may hold at most {current_app.config['CHUNK_SIZE']} bytes.")
     data = _read_exactly(length)
     limits.charge_upload(length)
-    store.ensure_room(length, current_app.config["STORAGE_RESERVE_BYTES"], sid)
-    idle = current_app.config["UPLOAD_IDLE_SECONDS"]
-    stored = store.put_chunk(sid, owner_token, index, data, idle)
+    config = current_app.config
+    stored = store.put_chunk(sid, owner_token, index, data, config["UPLOAD_IDLE_SECONDS"],
+                             config["STORAGE_RESERVE_BYTES"])
     metrics.UPLOAD_BYTES.inc(length)
     return jsonify(index=index, stored_chunks=stored)
 

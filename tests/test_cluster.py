@@ -226,24 +226,35 @@ def test_room_is_checked_on_the_node_that_will_hold_the_share(app, cluster):
         client.config_set("maxmemory", int(client.info("memory")["used_memory"]) + 500_000)
     try:
         with app.app_context():
-            ids = [store.create_share(fields, 60, 60, reserve=0)[0] for _ in range(30)]
+            created = [store.create_share(fields, 60, 60, reserve=0) for _ in range(30)]
+            ids = [share_id for share_id, _, _ in created]
             assert full not in {node_of(cluster, share_id) for share_id in ids}
             assert len({node_of(cluster, share_id).port for share_id in ids}) == PRIMARIES - 1
-            on_full = next_id_on(cluster, full)
+            # A chunk is checked on its share's node: one node filling up refuses its shares'
+            # chunks and nothing else.
+            chunk = os.urandom(65536)
+            first_id, first_owner, _ = created[0]
+            filling = node_of(cluster, first_id)
+            other_id, other_owner, _ = next(share for share in created
+                                            if node_of(cluster, share[0]) is not filling)
+            with filling.client() as client:
+                client.config_set("maxmemory",
+                                  int(client.info("memory")["used_memory"]) + 1_000_000)
             with pytest.raises(store.StoreError, match="storage_full"):
-                store.ensure_room(1_000_000, 0, on_full)
-            store.ensure_room(1000, 0, on_full)
-            store.ensure_room(1_000_000, 0, ids[0])
-            with pytest.raises(store.StoreError, match="storage_full"):
-                store.ensure_room(1_000_000, 0)  # no id: any node might get it
+                store.put_chunk(first_id, first_owner, 0, chunk, 60, 2_000_000)
+            assert store.put_chunk(other_id, other_owner, 0, chunk, 60, 2_000_000) == 1
+            with filling.client() as client:
+                client.config_set("maxmemory", 0)
+            assert store.put_chunk(first_id, first_owner, 0, chunk, 60, 0) == 1
             totals = store.memory_info()
             assert set(totals["nodes"]) == {f"127.0.0.1:{node.port}" for node in cluster.nodes}
             assert totals["used_memory"] == sum(int(memory["used_memory"])
                                                 for memory in totals["nodes"].values())
             assert totals["maxmemory"] == 0, "two primaries have no limit"
     finally:
-        with full.client() as client:
-            client.config_set("maxmemory", 0)
+        for node in cluster.nodes:
+            with node.client() as client:
+                client.config_set("maxmemory", 0)
 
 
 def test_a_share_no_primary_has_room_for_is_refused(app, cluster):
@@ -262,14 +273,6 @@ def test_a_share_no_primary_has_room_for_is_refused(app, cluster):
         for node in cluster.nodes:
             with node.client() as client:
                 client.config_set("maxmemory", 0)
-
-
-def next_id_on(cluster, node):
-    """Return a fresh share id whose slot `node` owns."""
-    while True:
-        share_id = store.new_token(store.ID_BYTES)
-        if node_of(cluster, share_id) is node:
-            return share_id
 
 
 # --- faults ---------------------------------------------------------------------------------

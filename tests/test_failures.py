@@ -62,15 +62,22 @@ def test_redis_full_is_507_and_other_shares_survive(lone_redis, app_config):
     assert sharing.download(first) == first.ciphertext
 
 
-def test_redis_refusing_a_write_itself_is_507_not_500(lone_redis, app_config, monkeypatch):
-    # Concurrent uploads can slip past the reserve check; Redis's own OOM refusal is the backstop.
-    monkeypatch.setattr(store, "ensure_room", lambda *args, **kwargs: None)
+def test_redis_refusing_a_write_itself_is_507_not_500(lone_redis, app_config):
+    # The chunk script keeps the reserve free; a Redis pushed over maxmemory by other writes
+    # refuses the chunk's transaction itself, and that is a 507 too, which leaves nothing behind.
     lone_redis.start()
-    app_config.update(REDIS_URL=lone_redis.url)
+    app_config.update(REDIS_URL=lone_redis.url, STORAGE_RESERVE_BYTES=0)
     sharing = Sharing(create_app(app_config).test_client())
     share = sharing.create(size=3 * 1024 * 1024)
+    assert sharing.put_chunk(share, 0).status_code == 200
     admin = redis.Redis.from_url(lone_redis.url)
-    admin.config_set("maxmemory", admin.info("memory")["used_memory"] + 1_000_000)
+    data_key = store.share_keys(share.id).data
+    fields = admin.hlen(data_key)
+    admin.config_set("maxmemory", admin.info("memory")["used_memory"] - 100_000)
+    refused = sharing.put_chunk(share, 1)
+    assert refused.status_code == 507 and refused.get_json()["code"] == "storage_full"
+    assert admin.hlen(data_key) == fields, "no staged bytes left behind"
+    admin.config_set("maxmemory", 0)
     admin.close()
-    codes = {sharing.put_chunk(share, index).status_code for index in range(len(share.chunks))}
-    assert codes == {200, 507}
+    sharing.upload(share)
+    assert sharing.download(share) == share.ciphertext

@@ -1,4 +1,5 @@
--- Keep or drop one chunk of ciphertext. ARGV: owner digest, index, staged field, upload idle ms.
+-- Keep or drop one chunk of ciphertext. ARGV: owner digest, index, staged field, upload idle ms,
+-- bytes to keep free under maxmemory.
 -- The same transaction has just written the bytes to KEYS[2] under the fresh field ARGV[3]:
 -- they never pass through Lua, where some Redis builds hash every byte of every string.
 -- Chunk i is the field named by the small field 'n<i>'; a refused chunk is removed at once.
@@ -21,6 +22,14 @@ end
 local expected = chunk_length(idx, tonumber(s[3]), tonumber(s[4]), chunks)
 if redis.call('HSTRLEN', KEYS[2], ARGV[3]) ~= expected then
   return refuse('bad_length', ms(expected))
+end
+-- The chunk is already in memory: keep it only if it left the reserve free for the small writes
+-- of claims and completions (a full noeviction server refuses every write, those included).
+local memory = redis.call('INFO', 'memory')
+local limit = tonumber(string.match(memory, '\nmaxmemory:(%d+)'))
+local used = tonumber(string.match(memory, '\nused_memory:(%d+)'))
+if limit > 0 and used + tonumber(ARGV[5]) > limit then
+  return refuse('storage_full')
 end
 -- A repeated upload of the same chunk replaces the earlier copy (idempotent resume).
 local name = 'n' .. ARGV[2]
