@@ -232,7 +232,7 @@ def create_share(share, expires_in, upload_idle, reserve=None):
     """Store a new share in state "uploading"; return (id, owner token, expiry in ms).
 
     The id is drawn first. With `reserve`, room for the declared size is then checked on the
-    Redis that will hold it, as `ensure_room` does. On a cluster an id whose node is full or
+    Redis that will hold it (`_has_room`). On a cluster an id whose node is full or
     does not answer is drawn again, so new shares go to the nodes that can take them; the share
     is refused only when no primary can (503 if one is down, else "storage_full").
     """
