@@ -2,9 +2,11 @@
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import httpx
 import psutil
@@ -12,7 +14,7 @@ import pytest
 import redis
 
 from devtools.processes import ROOT, free_port
-from server import embedded_redis
+from server import create_app, embedded_redis, redis_client, store
 from tests.sharing import HttpClient, Sharing
 
 
@@ -140,5 +142,30 @@ def test_a_large_share_is_written_to_disk_once(tmp_path):
         assert not persistence["aof_rewrite_in_progress"]
         assert persistence["aof_current_size"] > 96 * 1024 * 1024
         client.close()
+    finally:
+        embedded_redis.stop(process)
+
+
+def test_a_chunk_fits_the_send_buffer_of_a_connection_to_the_embedded_server(tmp_path,
+                                                                             app_config):
+    # A unix socket's send buffer takes the whole chunk at once (as far as the kernel allows):
+    # each piece more is one more wait under gevent.
+    url, process = embedded_redis.start(tmp_path)
+    try:
+        app_config.update(REDIS_URL=None, DATA_DIR=str(tmp_path))
+        app = create_app(app_config)
+        with app.app_context():
+            pool = store.client().connection_pool
+            connection = pool.get_connection()
+            try:
+                sock = connection._sock
+                assert sock.family == socket.AF_UNIX
+                wmem_max = int(Path("/proc/sys/net/core/wmem_max").read_text())
+                wanted = redis_client.UNIX_SEND_BUFFER
+                # Linux doubles the size asked for (its bookkeeping), capped at wmem_max.
+                assert sock.getsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF) == \
+                    2 * min(wanted, wmem_max)
+            finally:
+                pool.release(connection)
     finally:
         embedded_redis.stop(process)
