@@ -46,7 +46,7 @@ CLUSTER_RETRIES = 3
 SINGLE_RETRY = Retry(NoBackoff(), 1)
 #: The send buffer asked for on a unix-socket connection (the embedded server's). Linux's
 #: default, 208 KiB, takes a 4 MiB chunk in some twenty pieces, and under gevent each piece is
-#: one more wait for the socket to turn writable: the chunk's HSET cost the worker 0.45-0.49 ms
+#: one more wait for the socket to turn writable: the chunk's HSET cost the worker 0.45-0.50 ms
 #: of CPU per MiB sent, 0.29-0.33 with this (docs/performance.md). The kernel caps the size at
 #: net.core.wmem_max without an error. TCP connections keep the kernel's own sizing, which
 #: grows with the connection and which an explicit size would turn off.
