@@ -36,7 +36,8 @@ HUGE_PAGES_TUNABLE = "glibc.malloc.hugetlb=1"
 #: doubled since the last compaction, but not below this size. At Valkey's own 64 MiB, a share
 #: of more than 64 MiB sent to a quiet server set off a rewrite halfway, which wrote what had
 #: arrived to disk a second time while the rest was still coming in: 2.7-2.9 ms of CPU per MiB
-#: uploaded on top of the upload's own 3.3-4.8 (bench/bench_default.py, docs/performance.md).
+#: uploaded on top of the upload's own 3.8-4.9 (bench/bench_default.py at 128 MiB,
+#: docs/performance.md).
 #: Deleted ciphertext does not wait for it: the workers ask for a rewrite within
 #: AOF_PURGE_SECONDS of any deletion (server/aof_purge.py).
 REWRITE_MIN_SIZE = "1gb"
