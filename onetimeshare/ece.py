@@ -143,6 +143,18 @@ class Encryptor:
 
     def update(self, data: bytes) -> bytes:
         """Encrypt more plaintext; return whatever ciphertext is ready (header first)."""
+        return b"".join(self.update_pieces(data))
+
+    def finalize(self) -> bytes:
+        """Seal the rest (padding records included), the last with delimiter 0x02."""
+        return b"".join(self.finalize_pieces())
+
+    def update_pieces(self, data: bytes) -> list[bytes]:
+        """Like ``update``, as the list of its pieces (the header, then each sealed record).
+
+        For a caller that copies the ciphertext on anyway (into a chunk, say): joining the
+        pieces here would copy every byte once more.
+        """
         if self._finished:
             raise ValueError("finalize() was already called")
         view = memoryview(data).cast("B")
@@ -161,10 +173,10 @@ class Encryptor:
             view = view[take:]  # slicing a memoryview copies nothing
             if self._fill == chunk and self._pad_to is not None and not self._is_last():
                 out.append(self._seal(chunk, 0, last=False))
-        return b"".join(out)
+        return out
 
-    def finalize(self) -> bytes:
-        """Seal the rest (padding records included), the last with delimiter 0x02."""
+    def finalize_pieces(self) -> list[bytes]:
+        """Like ``finalize``, as the list of its pieces."""
         if self._finished:
             raise ValueError("finalize() was already called")
         self._finished = True
@@ -172,7 +184,7 @@ class Encryptor:
         if self._pad_to is None:
             # An empty plaintext still gets one record: the delimiter alone marks the end.
             out.append(self._seal(self._fill, 0, last=True))
-            return b"".join(out)
+            return out
         chunk = self._chunk
         while True:
             # This record covers padded-stream bytes [seq * chunk, end); after the data, padding.
@@ -181,7 +193,7 @@ class Encryptor:
             last = self._is_last()
             out.append(self._seal(self._fill, padding, last=last))
             if last:
-                return b"".join(out)
+                return out
 
     def _is_last(self) -> bool:
         """Tell whether the pending record is the last one of the padded stream."""

@@ -10,6 +10,8 @@ import threading
 import time
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from onetimeshare import transfer
 from onetimeshare.errors import api_error
@@ -68,3 +70,39 @@ def test_a_refused_chunk_stops_the_upload_with_its_error():
     # Chunks already queued behind the refused one may finish; nothing is sent after it fails.
     assert len(api.stored) <= 2 + transfer.UPLOADS_IN_FLIGHT
     assert up.sent == 2 * 4
+
+
+class StoringApi:
+    def __init__(self):
+        self.stored = {}
+        self.lock = threading.Lock()
+
+    def put_chunk(self, share_id, owner_token, index, data):
+        with self.lock:
+            self.stored[index] = bytes(data)
+
+
+@settings(max_examples=60, deadline=None)
+@given(chunk_size=st.integers(1, 50),
+       pieces=st.lists(st.binary(max_size=120), max_size=20),
+       as_bytearray=st.booleans())
+def test_chunks_are_the_stream_cut_at_chunk_size_whatever_the_pieces(chunk_size, pieces,
+                                                                     as_bytearray):
+    # The uploader keeps views of the pieces until a chunk is full: a caller's buffer that is
+    # reused after `feed` must not change what was sent.
+    api = StoringApi()
+    total = sum(map(len, pieces))
+    up = uploader(api, chunk_size=chunk_size, total=total)
+    for piece in pieces:
+        if as_bytearray:
+            buffer = bytearray(piece)
+            up.feed(buffer)
+            buffer[:] = bytes(len(buffer))  # the caller reuses its buffer
+        else:
+            up.feed(piece)
+    up.flush()
+    chunks = [api.stored[i] for i in range(len(api.stored))]
+    assert b"".join(chunks) == b"".join(pieces)
+    assert all(len(chunk) == chunk_size for chunk in chunks[:-1])
+    assert len(chunks) == -(-total // chunk_size)
+    assert up.sent == total
