@@ -142,23 +142,29 @@ def _stream(sid, ticket, idle, start, end, size, chunk_size):
     index = start // chunk_size
     try:
         while position < end:
-            data = store.read_chunk(sid, ticket, index, idle)
-            offset = position - index * chunk_size
-            if offset or len(data) > end - position:
-                data = data[offset:offset + end - position]  # only a partial chunk is copied
-            last = position + len(data) == end == size
-            if last:
-                data, held_back = data[:-1], data[-1:]  # the final byte waits for completion
-            if data:
-                yield data
-                metrics.FETCH_BYTES.inc(len(data))
-                position += len(data)
-            if last:
-                store.complete_fetch(sid, ticket)
-                metrics.FETCHES_COMPLETED.inc()
-                yield held_back
-                metrics.FETCH_BYTES.inc(len(held_back))
-                position += len(held_back)
+            piece_start = index * chunk_size  # never past `position`: pieces come in order
+            for data in store.read_chunk(sid, ticket, index, idle):
+                # Only the part of the piece inside [position, end) is served; cutting copies
+                # that part, and only the pieces at the edges of a range are cut.
+                low, high = position - piece_start, end - piece_start
+                piece_start += len(data)
+                if low >= len(data) or high <= 0:
+                    continue
+                if low or high < len(data):
+                    data = data[low:high]
+                last = position + len(data) == end == size
+                if last:
+                    data, held_back = data[:-1], data[-1:]  # the final byte waits for completion
+                if data:
+                    yield data
+                    metrics.FETCH_BYTES.inc(len(data))
+                    position += len(data)
+                if last:
+                    store.complete_fetch(sid, ticket)
+                    metrics.FETCHES_COMPLETED.inc()
+                    yield held_back
+                    metrics.FETCH_BYTES.inc(len(held_back))
+                    position += len(held_back)
             index += 1
     except (StoreError, redis.exceptions.RedisError) as error:
         # Headers are already sent: cut the body short, so the client sees a short read and

@@ -20,6 +20,7 @@ from typing import NamedTuple
 import redis
 from flask import current_app
 
+from . import bulk_reply
 from .durability import Durability, NotHonoured
 from .redis_client import Connection
 from .storage_errors import UNAVAILABLE, StorageUnavailable, StoreError, guarded, translate
@@ -395,16 +396,19 @@ def check_ticket(share_id, ticket, claim_idle):
 
 @guarded
 def read_chunk(share_id, ticket, index, claim_idle):
-    """Return the bytes of chunk `index` for a live claim, keeping the claim alive."""
+    """Return chunk `index` for a live claim, as a list of `bytes` pieces, keeping the claim
+    alive."""
     status, rest = _run("check_claim", share_id, digest(ticket), claim_idle * 1000, index)
     _raise_unless_ok(status, rest)
     *_, field = rest  # size, chunk size, chunks, then the field that holds the chunk
-    # The bytes are read outside Lua (see put_chunk). Fields of a ready share never change, and
-    # one deleted in between reads as missing.
-    data = client().hget(share_keys(share_id).data, field)
-    if data is None:
+    # The bytes are read outside Lua (see put_chunk), received straight into the pieces served
+    # (server/bulk_reply.py). Fields of a ready share never change, and one deleted in between
+    # reads as missing.
+    keys = share_keys(share_id)
+    pieces = bulk_reply.fetch(_connection().node_client(keys.data), "HGET", keys.data, field)
+    if pieces is None:
         raise StoreError("gone", "purged")
-    return data
+    return pieces
 
 
 @guarded
