@@ -106,9 +106,9 @@ def test_embedded_server_returns_a_deleted_shares_memory(tmp_path):
         mib = 1024 * 1024
         kept = [(rss - idle_rss) / mib for rss in after]
         assert max(kept) < share_mib / 8, f"kept {kept} MiB of each deleted {share_mib} MiB share"
-        # A peak also holds what is in flight: with the disk busy, Valkey holds back its AOF
-        # write while an fsync runs (appendfsync everysec), and a few chunks wait in its buffer.
-        # Seen once in a full run: 8.1 MiB more at the second peak; alone, 0.1.
+        # A peak also holds what is in flight: with the disk busy, Valkey may hold back its AOF
+        # write while an fsync runs (appendfsync everysec, up to 2 s), leaving a few chunks in its
+        # buffer. Seen once in a full run: 8.1 MiB more at the second peak; alone, 0.1.
         assert peaks[1] < peaks[0] + share_mib / 4 * mib, (peaks, idle_rss)
     finally:
         embedded_redis.stop(process)
