@@ -22,8 +22,8 @@ PIECE = 1024 * 1024
 HEADER_READ = 64
 #: A bulk reply's first line is '$' and at most 20 digits; an error line may be longer.
 MAX_LINE = 4096
-#: "No such field": RESP2's nil bulk string and RESP3's null (redis-py 8 speaks RESP3 where the
-#: server does).
+#: "No such field": RESP2's nil bulk string and RESP3's null (the test suite's plain redis-py 8
+#: client got the latter from the test Redis).
 NIL = (b"$-1", b"_")
 
 
