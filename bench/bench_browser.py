@@ -56,6 +56,7 @@ SETTLE_SECONDS = 2
 PAGE_RATIO = 0.8
 RAW_PUT = "raw fetch PUT, chunk-size bodies, 2 in flight"
 RAW_READ = "raw file read, File.stream() to the end"
+RAW_SLICES = "raw file read, Blob.slice().arrayBuffer() per chunk"
 RAW_GET = "raw fetch GET, body read to the end"
 RAW_GET_SAVED = "raw fetch GET saved through the service worker"
 UPLOAD = "encrypt and upload (click to link)"
@@ -158,6 +159,8 @@ def run(browser, base_url, processes, path, size, expected, download_dir):
                     "{type: 'file', id: 'bench-file', hidden: true}))")
     sender.set_input_file("#bench-file", path)
     step(RAW_READ, lambda: sender.evaluate("baselines.fileRead('#bench-file')"))
+    step(RAW_SLICES,
+         lambda: sender.evaluate(f"baselines.fileSlices('#bench-file', {chunk_size})"))
     step(RAW_PUT, lambda: sender.evaluate(f"baselines.rawUpload({size})"))
     sender.set_input_file("#file-input", path)
     sender.wait_for(sender.visible("#selection"))

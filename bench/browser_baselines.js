@@ -10,6 +10,8 @@
 //                          (below): the floor of a download that lands on disk, with no crypto.
 //   fileRead(selector):    read the file picked in the input at `selector` to the end the page's
 //                          way (File.stream()), keeping nothing: what the upload reads first.
+//   fileSlices(selector, size): the same file read as `size`-byte Blob slices
+//                          (`slice().arrayBuffer()`), one promise per slice, keeping nothing.
 //   serviceWorkerSave(total): the page's way of saving (static/js/save.js, service worker and
 //                          download manager) fed `total` bytes already in memory, 4 MiB at a time,
 //                          timed until the page has handed over the last byte.
@@ -34,6 +36,15 @@
     for (;;) {
       const { done } = await reader.read();
       if (done) break;
+    }
+    return (performance.now() - started) / 1000;
+  },
+
+  async fileSlices(selector, size) {
+    const file = document.querySelector(selector).files[0];
+    const started = performance.now();
+    for (let offset = 0; offset < file.size; offset += size) {
+      await file.slice(offset, offset + size).arrayBuffer();
     }
     return (performance.now() - started) / 1000;
   },
