@@ -30,24 +30,27 @@ NIL = (b"$-1", b"_")
 def fetch(client, *command):
     """Send `command` (one answered with a bulk string, like HGET) with `client`'s pool; return
     the reply as a list of non-empty `bytes` pieces, or None for a nil reply."""
+    try:
+        return _fetch_once(client, command)
+    except (redis.exceptions.ConnectionError, OSError):
+        pass  # a stale pooled connection (Redis restarted since): once more, connected afresh
+    try:
+        return _fetch_once(client, command)
+    except OSError as error:  # the socket's own errors, as redis-py reports them
+        raise redis.exceptions.ConnectionError(f"reading a reply: {error}") from error
+
+
+def _fetch_once(client, command):
     pool = client.connection_pool
-    for attempt in range(2):
-        connection = pool.get_connection()
-        try:
-            connection.send_command(*command)
-            return _read_bulk(connection._sock)
-        except (redis.exceptions.ConnectionError, OSError) as error:
-            connection.disconnect()
-            if attempt:
-                if isinstance(error, redis.exceptions.ConnectionError):
-                    raise
-                raise redis.exceptions.ConnectionError(f"reading a reply: {error}") from error
-        except BaseException:
-            connection.disconnect()
-            raise
-        finally:
-            pool.release(connection)
-    raise AssertionError("unreachable")
+    connection = pool.get_connection()
+    try:
+        connection.send_command(*command)
+        return _read_bulk(connection._sock)
+    except BaseException:
+        connection.disconnect()  # never back in the pool half-read
+        raise
+    finally:
+        pool.release(connection)
 
 
 def _read_bulk(sock):

@@ -289,12 +289,13 @@ def put_chunk(share_id, owner_token, index, data, upload_idle, reserve):
     """
     keys = share_keys(share_id)
     staged = f"{index}.{new_token(12)}"
-    script = _connection().scripts["put_chunk"].script
+    connection = _connection()
+    script = connection.scripts["put_chunk"].script
     # On the node that owns the share (redis-py's cluster pipeline refuses EVALSHA). EVAL with
     # the script's text, not EVALSHA: the transaction cannot meet NOSCRIPT after the HSET has
     # run, and needs no SCRIPT EXISTS round trip before it (Redis caches the script by its
     # hash: the few KiB of text are all it costs).
-    with _connection().node_client(keys.share).pipeline(transaction=True) as pipe:
+    with connection.node_client(keys.share).pipeline(transaction=True) as pipe:
         pipe.hset(keys.data, staged, data)
         pipe.eval(script, len(keys), *keys, digest(owner_token), index, staged,
                   upload_idle * 1000, reserve)
