@@ -12,7 +12,8 @@ uploads what many users would. Each repeat measures, interleaved:
   connection and on four, then claim + the streamed GET;
 - with --cli, `onetimeshare send` and `onetimeshare get` of a file of the same size, and the
   fastest write of those bytes to a file in the same directory (bench/raw.py: disk_write), since
-  `get` saves what it downloads and the API download keeps nothing.
+  `get` saves what it downloads and the API download keeps nothing; and `get -o -` into
+  /dev/null, the CLI's own work without the file (a share sent for it, untimed).
 
 Every figure gives MiB/s and CPU ms per MiB of each process (web workers, valkey, the client),
 and its ratio to the same repeat's raw figure. The machine may be shared: CPU ms/MiB moves
@@ -207,6 +208,14 @@ def cli_get(link, out_dir):
     return size
 
 
+def cli_get_stdout(link):
+    """Run `onetimeshare get LINK -o -` into /dev/null: the CLI's own work (claim, download,
+    decryption, authentication), without a file to keep, as the API download keeps none."""
+    subprocess.run([sys.executable, "-m", "onetimeshare.cli", "get", link, "-o", "-", "-q"],
+                   cwd=ROOT, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                   env=cli_env())
+
+
 def cli_env():
     # A private state directory, so the benchmark leaves nothing in the user's.
     return {**os.environ, "XDG_STATE_HOME": tempfile.gettempdir() + "/ots-bench-state",
@@ -279,6 +288,9 @@ def main():
                          groups_={"client": procs["client"]})
                 link = rec.step("CLI send", lambda: cli_send(url, source), settle=settle)
                 rec.step("CLI get", lambda lk=link: cli_get(lk, file_dir), settle=settle)
+                link = cli_send(url, source)
+                settle()
+                rec.step(CLI_GET_STDOUT, lambda lk=link: cli_get_stdout(lk), settle=settle)
         api.close()
         raw.close()
     # Any service in front of the same Redis moves each byte out of Redis (raw GET), then over
@@ -294,6 +306,7 @@ def main():
 HOP_BOUND = "raw GET, then one loopback TCP hop (computed)"
 AGAINST_HOP = "service download, minimal HTTP client, against that"
 DISK = "file write and fsync"
+CLI_GET_STDOUT = "CLI get -o - (to /dev/null)"
 DISK_BOUND = "API download, then the file write (computed)"
 AGAINST_DISK = "CLI get, against that"
 
@@ -326,6 +339,7 @@ BASELINES = {
     AGAINST_DISK: (DISK_BOUND, None),
     "CLI send": ("API upload, 1 connection", CLI_RATIO),
     "CLI get": ("API download", CLI_RATIO),
+    CLI_GET_STDOUT: ("API download", CLI_RATIO),
 }
 
 
