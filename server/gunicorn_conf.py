@@ -10,10 +10,12 @@ before forking, so every worker joins the same one, and stops it on exit. The Do
 """
 
 import ctypes
+import errno
 import multiprocessing
 import os
 import resource
 import shutil
+import socket
 import tempfile
 
 # Before anything imports prometheus_client: every worker then writes its counters to files
@@ -55,7 +57,9 @@ SPARE_FILES_PER_WORKER = 256
 
 
 def on_starting(server):
-    """Raise the open-file limit, then start the embedded Redis, before any worker exists."""
+    """Balance connections, raise the open-file limit, then start the embedded Redis, before
+    any worker exists."""
+    _balance_connections(server)
     _raise_open_file_limit(server)
     if _settings["REDIS_URL"] or _settings["REDIS_CLUSTER_NODES"]:
         return
@@ -64,6 +68,50 @@ def on_starting(server):
     os.environ["REDIS_URL"] = url
     _embedded["process"] = process
     server.log.info("embedded redis-server listening on %s", url)
+
+
+def _balance_connections(server):
+    """Give each worker a listening socket of its own (SO_REUSEPORT), on TCP addresses.
+
+    With one socket shared by every worker, whichever worker wakes first takes a whole burst
+    of new connections, and keep-alive keeps them there: 64 clients connecting at once all
+    landed in one of two workers, which ran at full CPU while the other idled, at 173 share
+    lifecycles a second and a p99 of 3.5 s (bench/bench_small.py, docs/performance.md). With
+    a socket per worker the kernel spreads new connections over the workers (275 a second,
+    p99 0.85 s). Gunicorn (>= 24) then binds in each worker, not in the master.
+
+    Unix sockets cannot be shared that way (each worker would replace the last one's), so
+    they keep the one socket. SO_REUSEPORT would also let a second server started by mistake
+    on the same port quietly take half the connections: refused here, before anything starts.
+    """
+    addresses = server.cfg.address
+    if not hasattr(socket, "SO_REUSEPORT") or not all(
+            isinstance(address, tuple) for address in addresses):
+        server.cfg.set("reuse_port", False)
+        return
+    server.cfg.set("reuse_port", True)
+    # Gunicorn's own "Listening at" line is empty then: the master holds no socket.
+    server.log.info("each worker listens on %s with a socket of its own",
+                    ", ".join(f"{host}:{port}" for host, port in addresses))
+    if os.environ.get("GUNICORN_PID") or os.environ.get("LISTEN_FDS"):
+        return  # a re-executed master (USR2) or socket activation: the port is ours already
+    for host, port in addresses:
+        _refuse_if_in_use(host, port)
+
+
+def _refuse_if_in_use(host, port):
+    """Raise RuntimeError (gunicorn prints it and exits 1) if anything listens on host:port."""
+    for family, kind, proto, _, sockaddr in socket.getaddrinfo(
+            host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE):
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as gunicorn binds
+            try:
+                probe.bind(sockaddr)
+            except OSError as error:
+                if error.errno == errno.EADDRINUSE:
+                    raise RuntimeError(f"cannot listen on {host}:{port}: the address is already "
+                                       "in use (another server runs there)") from None
+                raise
 
 
 def _raise_open_file_limit(server):

@@ -14,8 +14,10 @@ def test_gunicorn_reads_no_setting_from_the_environment_itself():
     text = (ROOT / "server" / "gunicorn_conf.py").read_text()
     assert not re.search(r"int\(os\.environ", text)
     read = set(re.findall(r"os\.environ(?:\.get\(|\[)\"(\w+)\"", text))
-    # Only what gunicorn's process itself manages, never a setting of the service.
-    assert read <= {"PROMETHEUS_MULTIPROC_DIR", "MALLOC_ARENA_MAX", "REDIS_URL"}, read
+    # Only what gunicorn's process itself manages, never a setting of the service (GUNICORN_PID
+    # marks a re-executed master, LISTEN_FDS systemd's socket activation).
+    assert read <= {"PROMETHEUS_MULTIPROC_DIR", "MALLOC_ARENA_MAX", "REDIS_URL", "GUNICORN_PID",
+                    "LISTEN_FDS"}, read
     for name in ("BIND", "WEB_CONCURRENCY", "GUNICORN_WORKER_CONNECTIONS", "GUNICORN_TIMEOUT",
                  "LOG_LEVEL"):
         assert f'_settings["{name}"]' in text, name
