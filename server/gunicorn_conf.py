@@ -74,11 +74,11 @@ def _balance_connections(server):
     """Give each worker a listening socket of its own (SO_REUSEPORT), on TCP addresses.
 
     With one socket shared by every worker, whichever worker wakes first takes a whole burst
-    of new connections, and keep-alive keeps them there: 64 clients connecting at once all
-    landed in one of two workers, which ran at full CPU while the other idled, at 173 share
-    lifecycles a second and a p99 of 3.5 s (bench/bench_small.py, docs/performance.md). With
-    a socket per worker the kernel spreads new connections over the workers (275 a second,
-    p99 0.85 s). Gunicorn (>= 24) then binds in each worker, not in the master.
+    of new connections, and keep-alive keeps them there: with 64 users connecting at once, one
+    step in six had them all in one of two workers, at full CPU while the other idled (179
+    small shares a second, p99 3.1 s; bench/bench_small.py, docs/deployment.md). With a socket
+    per worker the kernel spreads new connections over the workers (50/50 in every step, p99
+    0.67-0.97 s). Gunicorn (>= 24) then binds in each worker, not in the master.
 
     Unix sockets cannot be shared that way (each worker would replace the last one's), so
     they keep the one socket. SO_REUSEPORT would also let a second server started by mistake
