@@ -29,7 +29,6 @@ last one's exit; CPU ms/MiB is summed per side (the two CLI processes; the serve
 """
 
 import argparse
-import hashlib
 import os
 import resource
 import shutil
@@ -52,6 +51,7 @@ from bench.default_deployment import (  # noqa: E402
     default_server,
     groups,
 )
+from devtools.files import sha256_of  # noqa: E402
 from devtools.processes import free_port, stop  # noqa: E402
 
 MIB = 1024 * 1024
@@ -123,14 +123,6 @@ def onetimeshare_transfer(url, source, out_dir, to_stdout=False):
     return None if to_stdout else target
 
 
-def sha256(path):
-    digest = hashlib.sha256()
-    with open(path, "rb") as source:
-        while block := source.read(MIB):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size-mib", type=int, default=128, help="file size (default 128)")
@@ -150,7 +142,7 @@ def main():
         with open(source, "wb") as out:
             for _ in range(args.size_mib):
                 out.write(os.urandom(MIB))
-        expected = sha256(source)
+        expected = sha256_of(source)
         results = {}
         with default_server() as (url, _, master):
             procs = groups(master)
@@ -177,7 +169,7 @@ def main():
                     received = transfer(out_dir)
                     wall = time.perf_counter() - started
                     clients, server_cpu = children_cpu() - clients0, cpu_seconds(servers) - servers0
-                    if received is not None and sha256(received) != expected:
+                    if received is not None and sha256_of(received) != expected:
                         raise AssertionError(f"{name}: the received file differs")
                     shutil.rmtree(out_dir)
                     results.setdefault(name, []).append(

@@ -100,18 +100,21 @@ def _balance_connections(server):
 
 
 def _refuse_if_in_use(host, port):
-    """Raise RuntimeError (gunicorn prints it and exits 1) if anything listens on host:port."""
-    for family, kind, proto, _, sockaddr in socket.getaddrinfo(
-            host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE):
-        with socket.socket(family, kind, proto) as probe:
-            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as gunicorn binds
-            try:
-                probe.bind(sockaddr)
-            except OSError as error:
-                if error.errno == errno.EADDRINUSE:
-                    raise RuntimeError(f"cannot listen on {host}:{port}: the address is already "
-                                       "in use (another server runs there)") from None
-                raise
+    """Raise RuntimeError (gunicorn prints it and exits 1) if anything listens on host:port.
+
+    Bound the way gunicorn binds it (IPv6 for an IPv6 literal, else IPv4, SO_REUSEADDR) but
+    without SO_REUSEPORT, so a listening socket of any process makes the bind fail.
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as error:
+            if error.errno == errno.EADDRINUSE:
+                raise RuntimeError(f"cannot listen on {host}:{port}: the address is already "
+                                   "in use (another server runs there)") from None
+            raise
 
 
 def _raise_open_file_limit(server):
