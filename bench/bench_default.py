@@ -199,10 +199,17 @@ def cli_send(url, path):
     return json.loads(out)["link"]
 
 
+def run_cli_get(link, output):
+    """Run `onetimeshare get LINK -o OUTPUT --force -q`; with `-` the content goes to
+    /dev/null."""
+    subprocess.run([sys.executable, "-m", "onetimeshare.cli", "get", link, "-o", str(output),
+                    "--force", "-q"], cwd=ROOT, check=True, stdout=subprocess.DEVNULL,
+                   stderr=subprocess.PIPE, env=cli_env())
+
+
 def cli_get(link, out_dir):
     target = Path(out_dir) / "received"
-    subprocess.run([sys.executable, "-m", "onetimeshare.cli", "get", link, "-o", str(target),
-                    "--force", "-q"], cwd=ROOT, check=True, capture_output=True, env=cli_env())
+    run_cli_get(link, target)
     size = target.stat().st_size
     target.unlink()
     return size
@@ -211,9 +218,7 @@ def cli_get(link, out_dir):
 def cli_get_stdout(link):
     """Run `onetimeshare get LINK -o -` into /dev/null: the CLI's own work (claim, download,
     decryption, authentication), without a file to keep, as the API download keeps none."""
-    subprocess.run([sys.executable, "-m", "onetimeshare.cli", "get", link, "-o", "-", "-q"],
-                   cwd=ROOT, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                   env=cli_env())
+    run_cli_get(link, "-")
 
 
 def cli_env():

@@ -44,7 +44,7 @@ import psutil
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.bench_default import cli_env, cli_send, median  # noqa: E402
+from bench.bench_default import cli_send, median, run_cli_get  # noqa: E402
 from bench.default_deployment import (  # noqa: E402
     RAISED_LIMIT_NOTE,
     cpu_seconds,
@@ -114,13 +114,9 @@ def wormhole_transfer(mailbox, relay, source, out_dir, code):
 def onetimeshare_transfer(url, source, out_dir, to_stdout=False):
     """`onetimeshare send`, then `onetimeshare get` (to a file, or `-o -` into /dev/null);
     return the received path (None for stdout)."""
-    link = cli_send(url, source)
-    target = Path(out_dir) / "received"
-    output = "-" if to_stdout else str(target)
-    subprocess.run([sys.executable, "-m", "onetimeshare.cli", "get", link, "-o", output,
-                    "--force", "-q"], cwd=ROOT, check=True, env=cli_env(),
-                   stdout=subprocess.DEVNULL if to_stdout else None, stderr=subprocess.PIPE)
-    return None if to_stdout else target
+    target = None if to_stdout else Path(out_dir) / "received"
+    run_cli_get(cli_send(url, source), "-" if to_stdout else target)
+    return target
 
 
 def main():

@@ -164,17 +164,15 @@ def main():
             order = list(steps) if repeat % 2 == 0 else list(reversed(steps))
             for name in order:
                 connect, action = steps[name]
-                before = {label: cpu_seconds(procs[label]) for label in ("web", "valkey")}
-                per_worker = [cpu_seconds([worker]) for worker in procs["web"]]
-                before["client"] = time.process_time()
+                workers = [cpu_seconds([worker]) for worker in procs["web"]]
+                valkey, client = cpu_seconds(procs["valkey"]), time.process_time()
                 count, wall, latencies = run_users(connect, action, args.concurrency,
                                                    args.seconds, body)
-                cpu = {label: cpu_seconds(procs[label]) - before[label]
-                       for label in ("web", "valkey")}
-                cpu["client"] = time.process_time() - before["client"]
-                per_worker = [cpu_seconds([w]) - b for w, b in zip(procs["web"], per_worker,
-                                                                    strict=True)]
-                busiest = max(per_worker) / (sum(per_worker) or 1)
+                workers = [cpu_seconds([worker]) - before
+                           for worker, before in zip(procs["web"], workers, strict=True)]
+                cpu = {"web": sum(workers), "valkey": cpu_seconds(procs["valkey"]) - valkey,
+                       "client": time.process_time() - client}
+                busiest = max(workers) / (cpu["web"] or 1)
                 rows.setdefault(name, []).append({
                     "rate": count / wall, "p50": percentile(latencies, 0.5),
                     "p99": percentile(latencies, 0.99), "busiest": busiest,

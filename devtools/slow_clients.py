@@ -207,17 +207,20 @@ class Trickler:
             self._open(connection.source, connection.kind)
 
 
-def accept_backlog(port):
-    """Return how many connections to 127.0.0.1:`port` wait for the server to accept them.
-
-    For a listening socket, /proc/net/tcp's rx_queue is its accept queue; every worker has a
-    listening socket of its own (server/gunicorn_conf.py), so their queues are added up.
-    """
+def listen_queues(port):
+    """Return the accept queue of each socket listening on 127.0.0.1:`port`, one per worker
+    (server/gunicorn_conf.py); for a listening socket, /proc/net/tcp's rx_queue is that queue."""
     local = f"0100007F:{port:04X}"
     with open("/proc/net/tcp") as table:
-        queues = [int(fields[4].split(":")[1], 16)
-                  for fields in (line.split() for line in table.readlines()[1:])
-                  if fields[1] == local and fields[3] == "0A"]  # 0A: LISTEN
+        return [int(fields[4].split(":")[1], 16)
+                for fields in (line.split() for line in table.readlines()[1:])
+                if fields[1] == local and fields[3] == "0A"]  # 0A: LISTEN
+
+
+def accept_backlog(port):
+    """Return how many connections to 127.0.0.1:`port` wait for the server to accept them,
+    in every worker's queue."""
+    queues = listen_queues(port)
     if not queues:
         raise LookupError(f"nothing listens on 127.0.0.1:{port}")
     return sum(queues)

@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import psutil
 
-from devtools.slow_clients import served
+from devtools.slow_clients import listen_queues, served
 
 ROOT = Path(__file__).resolve().parent.parent
 BURST = 100
@@ -68,14 +68,9 @@ def test_bursts_of_keep_alive_connections_are_spread_over_the_workers(redis_serv
 
 
 def wait_listening(port, count, timeout=30):
-    """Wait until `count` sockets listen on 127.0.0.1:`port` (/proc/net/tcp, state 0A)."""
-    local = f"0100007F:{port:04X}"
+    """Wait until `count` sockets listen on 127.0.0.1:`port`."""
     deadline = time.monotonic() + timeout
-    while True:
-        with open("/proc/net/tcp") as table:
-            rows = [line.split() for line in table.readlines()[1:]]
-        if sum(1 for row in rows if row[1] == local and row[3] == "0A") >= count:
-            return
+    while len(listen_queues(port)) < count:
         assert time.monotonic() < deadline, f"fewer than {count} sockets listen on {port}"
         time.sleep(0.05)
 
