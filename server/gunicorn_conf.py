@@ -141,13 +141,15 @@ MALLOC_ARENAS = 2
 
 
 def post_fork(server, worker):
-    """Cap glibc's malloc arenas in the new worker, before any thread starts.
+    """Hand the worker the signals it caught before its own handlers (server/serving.py), and
+    cap glibc's malloc arenas in it, before any thread starts.
 
     Each thread (a gthread worker's, or gevent's resolver pool) otherwise gets an arena of its
     own, and a 4 MiB chunk freed in one stays with it: a worker streaming several uploads at
     once then keeps tens of MiB more than it uses (measured in docs/performance.md with
     gthread). An explicit MALLOC_ARENA_MAX wins.
     """
+    worker.signals_before_init = server.SIG_QUEUE
     if os.environ.get("MALLOC_ARENA_MAX"):
         return
     try:

@@ -27,6 +27,8 @@ in order of arrival, as by a pool of threads (bench/bench_claims.py).
 """
 
 import errno
+import queue
+import signal
 import socket
 import time
 import warnings
@@ -199,6 +201,28 @@ class Worker(GeventWorker):
         running = settings["CONCURRENT_REQUESTS_PER_WORKER"]
         self.run_slots = RunSlots(running) if running else None
         super().init_process()
+
+    #: Set by gunicorn_conf.post_fork: the master's signal queue, as this process inherited it.
+    signals_before_init = None
+
+    def init_signals(self):
+        """Install the worker's handlers, then act on a stop that came before them.
+
+        From its fork until here the worker still runs the master's handler, which only queues
+        a signal for the master's loop: a SIGTERM sent while the worker booted (monkey patching,
+        binding its own socket) was lost, and the worker served on until the master killed it
+        at the graceful timeout, 30 s later. Those signals are in the inherited queue.
+        """
+        super().init_signals()
+        if self.signals_before_init is None:
+            return
+        while True:
+            try:
+                sig = self.signals_before_init.get_nowait()
+            except queue.Empty:
+                return
+            if sig in (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT):
+                self.alive = False  # nothing runs yet: stopping now is the graceful way
 
     def patch(self):
         with warnings.catch_warnings():
