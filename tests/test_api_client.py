@@ -232,3 +232,40 @@ def test_responses_are_read_in_large_pieces():
     assert b"".join(pieces) == body
     assert api.RESPONSE_READ_BYTES >= 1024 * 1024
     assert max(len(piece) for piece in pieces) > 64 * 1024
+
+
+def _trust_store_loads(monkeypatch):
+    """Count the trust-store loads of every TLS context made from now on."""
+    import ssl
+
+    loads = []
+    for name in ("load_verify_locations", "load_default_certs", "set_default_verify_paths"):
+        original = getattr(ssl.SSLContext, name)
+
+        def counted(self, *args, _original=original, _name=name, **kwargs):
+            loads.append(_name)
+            return _original(self, *args, **kwargs)
+
+        monkeypatch.setattr(ssl.SSLContext, name, counted)
+    return loads
+
+
+def test_a_client_of_a_plain_http_server_loads_no_trust_store(monkeypatch):
+    # Loading ~120 CA certificates cost 20-35 ms of every command's start, for a server the
+    # client never reaches over TLS (docs/performance.md).
+    loads = _trust_store_loads(monkeypatch)
+    ShareApi("http://127.0.0.1:9").close()
+    ShareApi("HTTP://127.0.0.1:9/").close()
+    assert loads == []
+    ShareApi("https://share.test").close()
+    assert loads, "an https server must still be verified against the trust store"
+
+
+def test_the_plain_http_clients_tls_context_refuses_every_certificate():
+    # Were it ever used for TLS, the context must fail closed: verification on, nothing trusted.
+    import ssl
+
+    context = api.tls_options("http://share.test")["verify"]
+    assert context.verify_mode == ssl.CERT_REQUIRED and context.check_hostname
+    assert context.cert_store_stats()["x509_ca"] == 0
+    assert api.tls_options("https://share.test") == {}
