@@ -31,6 +31,7 @@ import redis  # noqa: E402
 from devtools.processes import GunicornProcess, RedisProcess, valkey_binary  # noqa: E402, F401
 from onetimeshare.api import ShareApi  # noqa: E402
 from onetimeshare.encoding import b64u_encode  # noqa: E402
+from server.config import RATE_LIMITS  # noqa: E402
 
 KIB = 1024
 MIB = 1024 * KIB
@@ -38,8 +39,7 @@ GIB = 1024 * MIB
 API = "/api/v1"
 #: Generous per-request timeout: a stalled server fails the run instead of hanging it.
 HTTP_TIMEOUT = 120
-RATE_LIMIT_SETTINGS = ("RATE_LIMIT_DEFAULT", "RATE_LIMIT_CREATE", "RATE_LIMIT_CHUNK",
-                       "RATE_LIMIT_CLAIM")
+RATE_LIMIT_SETTINGS = RATE_LIMITS  # every setting that holds a rate limit
 
 
 # --- servers ---------------------------------------------------------------------------------

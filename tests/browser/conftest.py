@@ -17,6 +17,7 @@ import pytest
 
 from devtools.chromium import CHROMIUM, CHROMIUM_ARGS
 from devtools.processes import GunicornProcess
+from server.config import RATE_LIMITS
 from tests.recording import RecordingProxy
 from tests.support import missing_part
 
@@ -62,8 +63,7 @@ class LiveServer:
 #: faster than any person: at the default 30 creates a minute it met its own 429 once the two
 #: workers shared the load evenly. The limiter still runs; its limits are tested in
 #: tests/test_limits.py, and the page's 429 messages in test_failures.py.
-SUITE_RATE_LIMITS = {name: "100000 per minute" for name in (
-    "RATE_LIMIT_DEFAULT", "RATE_LIMIT_CREATE", "RATE_LIMIT_CHUNK", "RATE_LIMIT_CLAIM")}
+SUITE_RATE_LIMITS = dict.fromkeys(RATE_LIMITS, "100000 per minute")
 
 
 @pytest.fixture(scope="session")
